@@ -1,0 +1,152 @@
+"""The LightningModule: its ``__init__`` signature is the model section of a training config.
+
+Generation knobs (beams, max length) are deliberately absent: ``--ckpt_path`` restores the
+hyperparameters saved in a checkpoint over the command line (DESIGN §9), so a decoding setting stored
+here could not be changed at test time. Validation decodes greedily, bounded by the label length.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from typing import Any
+
+import lightning.pytorch as pl
+import torch
+
+from grammar.vocab import VOCAB
+from omrformer.evaluation.metrics import TokenMetrics
+
+logger = logging.getLogger(__name__)
+
+
+class OmrformerLightning(pl.LightningModule):
+    """Trains an :class:`OmrformerModel` with AdamW and a warm-up + cosine learning-rate schedule.
+
+    Args:
+        preset: Model size preset of ``OmrformerConfig.from_preset`` (``tiny``, ``small``, ``base``).
+        config_overrides: Config fields that replace the preset's (e.g. ``{"num_experts": 4}``).
+        init_from: A Hugging Face model folder to start from (the previous curriculum stage's export);
+            its config wins over ``preset``/``config_overrides``.
+        max_target_length: Longest label sequence (linked from ``data.max_length`` by the CLI).
+        lr: Peak learning rate.
+        weight_decay: AdamW weight decay (not applied to norms, biases and embeddings).
+        warmup_steps: Linear warm-up length in optimizer steps.
+        total_steps: Steps of the cosine decay; ``None`` uses the trainer's ``max_steps``.
+        min_lr_ratio: Floor of the cosine decay as a fraction of ``lr``.
+        val_ser_batches: Validation batches decoded greedily per epoch to log ``val/ser`` (0: none).
+    """
+
+    def __init__(
+        self,
+        preset: str = "small",
+        config_overrides: dict[str, Any] | None = None,
+        init_from: str | None = None,
+        max_target_length: int = 2048,
+        lr: float = 3e-4,
+        weight_decay: float = 0.05,
+        warmup_steps: int = 1000,
+        total_steps: int | None = None,
+        min_lr_ratio: float = 0.05,
+        val_ser_batches: int = 4,
+    ) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+        from omrformer import OmrformerConfig, OmrformerModel
+
+        if init_from:
+            self.model = OmrformerModel.from_pretrained(init_from)
+        else:
+            overrides = dict(config_overrides or {})
+            overrides.setdefault("max_target_length", max_target_length)
+            self.model = OmrformerModel(OmrformerConfig.from_preset(preset, **overrides))
+        if self.model.config.vocab_size != len(VOCAB):
+            raise ValueError(
+                f"model vocabulary has {self.model.config.vocab_size} tokens, grammar.vocab {len(VOCAB)}"
+            )
+        if self.model.config.max_target_length < max_target_length:
+            raise ValueError(
+                f"labels may be {max_target_length} tokens long but the model's position table holds "
+                f"{self.model.config.max_target_length}"
+            )
+        self._val_tokens = TokenMetrics()
+
+    def forward(self, **batch: torch.Tensor) -> Any:
+        return self.model(**batch)
+
+    def _log_losses(self, out: Any, stage: str, batch_size: int) -> torch.Tensor:
+        on_step = stage == "train"
+        for name, value in out.items():
+            if name.startswith("loss") and value is not None:
+                self.log(f"{stage}/{name}", value.detach().float(), on_step=on_step, on_epoch=not on_step,
+                         prog_bar=name == "loss", batch_size=batch_size, sync_dist=not on_step)
+        return out["loss"]
+
+    def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        out = self.model(**batch)
+        return self._log_losses(out, "train", batch["labels"].shape[0])
+
+    def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        out = self.model(**batch)
+        self._log_losses(out, "val", batch["labels"].shape[0])
+        if batch_idx < self.hparams.val_ser_batches:
+            self._accumulate_ser(batch)
+
+    def test_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
+        out = self.model(**batch)
+        self._log_losses(out, "test", batch["labels"].shape[0])
+        self._accumulate_ser(batch)
+
+    def predict_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> list[list[str]]:
+        """Greedy model tokens per sample (the product's decoding is ``omrformer transcribe``)."""
+        return [VOCAB.decode(row) for row in self._greedy(batch)]
+
+    def _greedy(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        inputs = {k: v for k, v in batch.items() if k != "labels"}
+        # Bounded by the longest label in the batch so a babbling model cannot stall validation.
+        limit = batch["labels"].shape[1] + 8 if "labels" in batch else self.hparams.max_target_length
+        limit = min(limit, self.model.config.max_target_length)
+        return self.model.generate(**inputs, max_length=limit, do_sample=False, num_beams=1)
+
+    def _accumulate_ser(self, batch: dict[str, torch.Tensor]) -> None:
+        pred = self._greedy(batch)
+        for p, ref in zip(pred.tolist(), batch["labels"].tolist(), strict=True):
+            self._val_tokens.update(VOCAB.decode(p), VOCAB.decode([i for i in ref if i >= 0]))
+
+    def _log_ser(self, stage: str) -> None:
+        m, self._val_tokens = self._val_tokens, TokenMetrics()
+        # Sum edits and reference lengths over ranks before dividing: a corpus SER, not a mean of means.
+        counts = torch.tensor([m.edits, m.ref_tokens], dtype=torch.float64, device=self.device)
+        counts = self.all_gather(counts).reshape(-1, 2).sum(0) if self.trainer.world_size > 1 else counts
+        if counts[1] > 0:
+            self.log(f"{stage}/ser", (counts[0] / counts[1]).float(), prog_bar=True, rank_zero_only=True)
+
+    def on_validation_epoch_end(self) -> None:
+        self._log_ser("val")
+
+    def on_test_epoch_end(self) -> None:
+        self._log_ser("test")
+
+    def configure_optimizers(self) -> dict[str, Any]:
+        decay, no_decay = [], []
+        for name, p in self.model.named_parameters():
+            if not p.requires_grad:
+                continue
+            # Norm weights, biases and embeddings are not regularised (standard transformer practice).
+            (no_decay if p.ndim < 2 or "embed" in name or "norm" in name else decay).append(p)
+        opt = torch.optim.AdamW(
+            [{"params": decay, "weight_decay": self.hparams.weight_decay},
+             {"params": no_decay, "weight_decay": 0.0}],
+            lr=self.hparams.lr, betas=(0.9, 0.98),
+        )
+        total = self.hparams.total_steps or max(int(self.trainer.max_steps), 1)
+        warm, floor = self.hparams.warmup_steps, self.hparams.min_lr_ratio
+
+        def schedule(step: int) -> float:
+            if step < warm:
+                return (step + 1) / warm
+            progress = min((step - warm) / max(total - warm, 1), 1.0)
+            return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress))
+
+        sched = torch.optim.lr_scheduler.LambdaLR(opt, schedule)
+        return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "step"}}
