@@ -39,7 +39,7 @@ class StyleConfig:
     spacing_non_linear: Range = (0.5, 0.7)  # spacingNonLinear
     spacing_staff: Range = (6.0, 16.0)  # spacingStaff
     spacing_system: Range = (4.0, 14.0)  # spacingSystem
-    staff_line_width: Range = (0.1, 0.3)  # staffLineWidth
+    staff_line_width: Range = (0.15, 0.3)  # staffLineWidth
     stem_width: Range = (0.15, 0.35)  # stemWidth
     header_prob: float = 0.3  # header "auto" vs "none" (page level only)
 
@@ -100,7 +100,7 @@ class SynthConfig:
         if unknown:
             raise ConfigError(f"unknown fonts {sorted(unknown)} (Verovio ships {', '.join(MUSIC_FONTS)})")
         self.style.font_choices()
-        from synth.presets import PRESETS, known_distortions
+        from synth.presets import PRESETS, build_presets, known_distortions
 
         bad = set(self.presets) - set(PRESETS)
         if bad or not self.presets or any(w < 0 for w in self.presets.values()) or sum(self.presets.values()) <= 0:
@@ -108,6 +108,10 @@ class SynthConfig:
         bad = set(self.distortions) - set(known_distortions())
         if bad:
             raise ConfigError(f"unknown distortions {sorted(bad)} (known: {', '.join(known_distortions())})")
+        try:
+            build_presets(self.distortions)
+        except ValueError as err:
+            raise ConfigError(str(err)) from None
         for name, (lo, hi) in _ranges(self):
             if lo > hi:
                 raise ConfigError(f"{name}: range low {lo} > high {hi}")
