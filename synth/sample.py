@@ -1,0 +1,155 @@
+"""One training sample: pick a score, cut an excerpt, engrave, read geometry, rasterise, degrade.
+
+``make_sample(config, source, seed, index, attempt)`` is a pure function: all randomness comes from
+``np.random.default_rng([seed, index, attempt])``. It runs inside a worker process (Verovio can
+crash or hang); failures raise ``SampleError`` with a reason that ends up in the manifest.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+
+from synth.config import SynthConfig
+from synth.presets import build_presets, choose_preset, degrade
+from synth.raster import choose_scale, rasterize
+from synth.render import Renderer, sample_engraving
+from synth.sources import SourceError, excerpt, label_bytes, list_scores, load_tokens, split_measures
+from synth.svg_geometry import measures_per_system, parse_svg, to_geometry
+
+log = logging.getLogger(__name__)
+
+
+class SampleError(RuntimeError):
+    """This sample could not be made; ``source`` names the score, the message the reason."""
+
+    def __init__(self, source: str, reason: str) -> None:
+        super().__init__(f"{source}: {reason}")
+        self.source, self.reason = source, reason
+
+
+@dataclass
+class Sample:
+    key: str
+    png: bytes
+    label: bytes
+    geometry: dict[str, Any]
+    meta: dict[str, Any]
+
+    def files(self) -> dict[str, bytes]:
+        """The shard members of this sample (WebDataset naming: KEY.ext)."""
+        return {
+            f"{self.key}.png": self.png,
+            f"{self.key}.musicxml": self.label,
+            f"{self.key}.geometry.json": json.dumps(self.geometry, separators=(",", ":")).encode(),
+            f"{self.key}.json": json.dumps(self.meta, sort_keys=True, separators=(",", ":")).encode(),
+        }
+
+
+class SampleMaker:
+    """Holds what is expensive to rebuild per sample: the score list, the Verovio toolkit, the presets."""
+
+    def __init__(self, config: SynthConfig, source: str) -> None:
+        self.config = config
+        self.source = source
+        self.files: list[Path] = [] if source == "random" else list_scores(source)
+        self.presets = build_presets(config.distortions)
+        self._renderer: Renderer | None = None
+        self._tokens: dict[Path, list[str]] = {}
+
+    @property
+    def renderer(self) -> Renderer:
+        if self._renderer is None:
+            self._renderer = Renderer()
+        return self._renderer
+
+    def _score(self, rng: np.random.Generator) -> tuple[str, list[str]]:
+        if self.source == "random":
+            from synth.generator import generate
+
+            d = self.config.generator
+            difficulty = float(rng.uniform(*d.difficulty))
+            n = int(rng.integers(d.measures[0], d.measures[1] + 1))
+            return f"random:difficulty={difficulty:.3f}", generate(rng, difficulty=difficulty, measures=n)
+        path = self.files[int(rng.integers(len(self.files)))]
+        if path not in self._tokens:
+            try:
+                self._tokens[path] = load_tokens(path)
+            except SourceError as err:
+                raise SampleError(str(path), str(err).removeprefix(f"{path}: ")) from None
+            if len(self._tokens) > 64:  # bounded cache: a worker may see thousands of files
+                self._tokens.pop(next(iter(self._tokens)))
+        return str(path), self._tokens[path]
+
+    def make(self, seed: int, index: int, attempt: int = 0) -> Sample:
+        cfg = self.config
+        rng = np.random.default_rng([seed, index, attempt])
+        name, tokens = self._score(rng)
+        measures = split_measures(tokens)
+        lo, hi = cfg.excerpt.system_measures if cfg.level == "system" else cfg.excerpt.page_measures
+        count = min(len(measures), int(rng.integers(lo, hi + 1)))
+        start = int(rng.integers(0, len(measures) - count + 1))
+        ex, start = excerpt(tokens, start, start + count)
+        try:
+            xml = label_bytes(ex)
+        except ValueError as err:  # TokenSequenceError: the excerpt is not a valid sequence
+            raise SampleError(name, f"cannot write measures {start}-{start + count}: {err}") from None
+        engraving = sample_engraving(cfg.style, cfg.level, rng)
+        try:
+            svg, pages = self.renderer.render(xml, engraving, cfg.level)
+            layout = parse_svg(svg)
+        except (RuntimeError, ValueError) as err:
+            raise SampleError(name, f"render: {err}") from None
+        per_system = measures_per_system(layout)
+        label, shown = xml, count
+        if cfg.level == "system":
+            if pages != 1 or len(per_system) != 1 or per_system[0] != count:
+                raise SampleError(name, f"excerpt of {count} measures did not engrave as one system ({per_system})")
+        else:
+            shown = sum(per_system)
+            if pages == 1 and shown != count or shown > count or shown == 0:
+                raise SampleError(name, f"page 1 shows {shown} measures of {count} engraved")
+            label = self._page_label(ex, per_system)
+        geom1 = to_geometry(layout, 1.0)
+        target = float(rng.uniform(*cfg.raster.staff_space_px))
+        scale = choose_scale(geom1.staff_space(), cfg.raster.dpi, target, layout.width)
+        image = rasterize(svg, scale)
+        geometry = to_geometry(layout, scale)
+        if image.shape != (geometry.height, geometry.width):  # librsvg rounds sizes its own way
+            geometry.height, geometry.width = image.shape
+        preset = choose_preset(cfg.presets, rng)
+        image, geometry, applied = degrade(image, geometry, self.presets[preset], rng)
+        ok, png = cv2.imencode(".png", image, [cv2.IMWRITE_PNG_COMPRESSION, 3])
+        if not ok:
+            raise SampleError(name, "PNG encoding failed")
+        meta = {
+            "source": name,
+            "measures": [start, start + shown],
+            "level": cfg.level,
+            "seed": seed,
+            "index": index,
+            "attempt": attempt,
+            "style": engraving.to_json(),
+            "scale": round(scale, 5),
+            "preset": preset,
+            "distortions": applied,
+            "systems": per_system,
+        }
+        return Sample(f"{seed:08d}-{index:09d}", png.tobytes(), label, geometry.to_json(), meta)
+
+    @staticmethod
+    def _page_label(ex: list[str], per_system: list[int]) -> bytes:
+        """Label of page 1: its measures, ``sysbreak`` before each that starts a later system."""
+        measures = split_measures(ex)[: sum(per_system)]
+        starts = set(np.cumsum(per_system)[:-1].tolist())
+        out: list[str] = []
+        for i, m in enumerate(measures):
+            m = [t for t in m if t not in ("sysbreak", "pagebreak")]
+            out += (["sysbreak"] if i in starts else []) + m
+        return label_bytes(out)

@@ -1,0 +1,86 @@
+"""Score sources: a directory of MusicXML/.mxl files, or the procedural generator ("random").
+
+Every label is produced by the codec (``write_score`` of model tokens), and the very same bytes are
+what Verovio engraves, so the label is exactly what is drawn.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+SCORE_SUFFIXES = (".musicxml", ".xml", ".mxl")
+
+
+class SourceError(ValueError):
+    """A score source that cannot be used (missing directory, no scores, unreadable score)."""
+
+
+def list_scores(directory: str | Path) -> list[Path]:
+    """All MusicXML files under ``directory`` (recursively), sorted so indices are stable."""
+    d = Path(directory)
+    if not d.is_dir():
+        raise SourceError(f"{d}: not a directory of MusicXML files")
+    files = sorted(p for p in d.rglob("*") if p.suffix.lower() in SCORE_SUFFIXES and p.is_file())
+    if not files:
+        raise SourceError(f"{d}: no MusicXML files ({', '.join(SCORE_SUFFIXES)}) found")
+    return files
+
+
+def load_tokens(path: Path) -> list[str]:
+    """Canonical model tokens of a score file (raises SourceError naming the file)."""
+    from grammar.musicxml import MusicXMLError, read_score
+
+    try:
+        tokens = list(read_score(path).tokens)
+    except MusicXMLError as err:
+        raise SourceError(f"{path}: {err}") from None
+    if not tokens:
+        raise SourceError(f"{path}: no measures the score language can express")
+    return tokens
+
+
+def split_measures(tokens: list[str]) -> list[list[str]]:
+    """Tokens of each measure (grammar.excerpt when present; a barline split otherwise)."""
+    try:
+        from grammar.excerpt import split_measures as split
+    except ImportError:
+        split = None
+    if split is not None:
+        return [list(m) for m in split(tokens)]
+    from grammar.vocab import BARLINES
+
+    measures, cur = [], []
+    for t in tokens:
+        if t in ("<bos>", "<eos>"):
+            continue
+        cur.append(t)
+        if t in BARLINES:
+            measures.append(cur)
+            cur = []
+    return measures
+
+
+def excerpt(tokens: list[str], start: int, stop: int) -> tuple[list[str], int]:
+    """A standalone sequence of measures ``start:stop``; returns (tokens, actual start).
+
+    Until grammar.excerpt lands, only prefixes are cut (the first measure states every clef, key
+    and time, so a prefix is valid on its own); the start used is returned and recorded.
+    """
+    try:
+        from grammar.excerpt import excerpt as cut
+    except ImportError:
+        cut = None
+    if cut is not None:
+        return list(cut(tokens, start, stop)), start
+    measures = split_measures(tokens)
+    return [t for m in measures[: stop - start] for t in m], 0
+
+
+def label_bytes(tokens: list[str]) -> bytes:
+    """MusicXML 4.0 of ``tokens`` with deterministic ``<measure>``/``<note>`` ids for the SVG."""
+    from grammar.musicxml import write_score
+
+    return write_score(tokens, ids=True)
