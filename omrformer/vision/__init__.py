@@ -1,0 +1,1 @@
+"""Vision front end without learned parameters: image loading, staff detection, patch coordinates."""

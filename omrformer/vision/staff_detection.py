@@ -1,0 +1,297 @@
+"""Classical staff detection: five-line staves and their systems, with no learned parameters.
+
+Method (numpy only):
+1. Binarise (Otsu) and read the line thickness and staff space from vertical run lengths: the most
+   common black run is a staff line, the most common black+white pair is one staff space.
+2. Cut the page into vertical strips a few staff spaces wide (narrow enough that skew and gentle
+   curvature move a line by under a pixel inside one strip) and take each strip's horizontal
+   projection. Sharp peaks are line candidates; chains of five peaks at one staff space apart are
+   staff candidates, the strongest chain winning where chains overlap (so a ledger line cannot
+   replace a real staff line).
+3. Link strip candidates left to right into staves (nearest middle line), drop outliers against
+   a quadratic fit of each staff's middle line, and interpolate every line along x.
+4. Group staves into systems: two neighbouring staves belong to one system when a vertical line
+   (the system's left barline) joins them near their left end.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+class NoStaffFound(ValueError):
+    """The image shows no five-line staff (not sheet music, blank, or far too small/large)."""
+
+
+@dataclass
+class Staff:
+    """One five-line staff.
+
+    Attributes:
+        xs: (K,) x positions (pixels, increasing) where the lines were measured.
+        lines: (5, K) y position of each line at ``xs``, top line first.
+    """
+
+    xs: np.ndarray
+    lines: np.ndarray
+
+    @property
+    def x0(self) -> float:
+        return float(self.xs[0])
+
+    @property
+    def x1(self) -> float:
+        return float(self.xs[-1])
+
+    def line_y(self, k: int, x: np.ndarray | float) -> np.ndarray:
+        """y of line ``k`` (0 = top) at ``x``; constant beyond the measured ends."""
+        return np.interp(x, self.xs, self.lines[k])
+
+    def middle(self, x: np.ndarray | float) -> np.ndarray:
+        return self.line_y(2, x)
+
+    def space(self, x: np.ndarray | float) -> np.ndarray:
+        """Local staff space in pixels at ``x``."""
+        return (self.line_y(4, x) - self.line_y(0, x)) / 4.0
+
+    def scaled(self, factor: float) -> Staff:
+        return Staff(self.xs * factor, self.lines * factor)
+
+
+@dataclass
+class StaffLayout:
+    """All staves of an image, top to bottom, and their grouping into systems.
+
+    Attributes:
+        staves: Staves sorted by the y of their middle line.
+        systems: Per system, the indices into ``staves`` (top to bottom).
+        staff_space: Median staff space in pixels (0 when there is no staff).
+        line_thickness: Estimated staff-line thickness in pixels.
+    """
+
+    width: int
+    height: int
+    staves: list[Staff] = field(default_factory=list)
+    systems: list[list[int]] = field(default_factory=list)
+    staff_space: float = 0.0
+    line_thickness: float = 0.0
+
+    def scaled(self, factor: float) -> StaffLayout:
+        """The same layout for the image resized by ``factor``."""
+        return StaffLayout(
+            round(self.width * factor),
+            round(self.height * factor),
+            [s.scaled(factor) for s in self.staves],
+            [list(g) for g in self.systems],
+            self.staff_space * factor,
+            self.line_thickness * factor,
+        )
+
+    def to_json(self) -> dict:
+        return {
+            "width": self.width,
+            "height": self.height,
+            "staff_space": round(self.staff_space, 3),
+            "line_thickness": round(self.line_thickness, 3),
+            "systems": self.systems,
+            "staves": [
+                {"xs": np.round(s.xs, 2).tolist(), "lines": np.round(s.lines, 2).tolist()}
+                for s in self.staves
+            ],
+        }
+
+
+def otsu_threshold(image: np.ndarray) -> float:
+    """Gray level that best separates ink from paper (Otsu on a 256-bin histogram)."""
+    hist, edges = np.histogram(image, bins=256, range=(0.0, 1.0))
+    hist = hist.astype(np.float64)
+    centres = (edges[:-1] + edges[1:]) / 2
+    w0 = np.cumsum(hist)
+    w1 = w0[-1] - w0
+    m0 = np.cumsum(hist * centres)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        between = (m0 * w1 - (m0[-1] - m0) * w0) ** 2 / (w0 * w1)
+    between[~np.isfinite(between)] = 0
+    return float(centres[int(np.argmax(between))]) if between.max() > 0 else 0.5
+
+
+def _runs(column_major: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Lengths of black runs and of white runs lying between two black runs, over all columns."""
+    a = column_major.astype(np.int8)  # (W, H)
+    padded = np.pad(a, ((0, 0), (1, 1)))
+    d = np.diff(padded, axis=1)
+    starts_w, starts_h = np.nonzero(d == 1)
+    ends_w, ends_h = np.nonzero(d == -1)
+    black = ends_h - starts_h
+    # White gaps inside a column: from the end of one black run to the start of the next.
+    same = starts_w[1:] == ends_w[:-1]
+    white = (starts_h[1:] - ends_h[:-1])[same]
+    return black, white
+
+
+def line_metrics(ink: np.ndarray) -> tuple[float, float]:
+    """(line thickness, staff space) in pixels from vertical run lengths of a binary image."""
+    cols = ink[:, :: max(1, ink.shape[1] // 400)].T  # a few hundred columns suffice
+    black, white = _runs(cols)
+    if black.size < 10 or white.size < 10:
+        return 0.0, 0.0
+    limit = max(4, ink.shape[0] // 4)
+    thickness = int(np.argmax(np.bincount(black[black < limit])))
+    gap = int(np.argmax(np.bincount(white[white < limit])))
+    # Refine to sub-pixel with the mean of the runs around the mode.
+    t = black[np.abs(black - thickness) <= 1].mean()
+    g = white[np.abs(white - gap) <= 1].mean()
+    return float(t), float(t + g)
+
+
+def _peaks(
+    profile: np.ndarray, min_height: float, sharpness: float, reach: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Sub-pixel centres and heights of sharp local maxima of a 1-D projection profile."""
+    p = profile
+    n = len(p)
+    inner = (p[1:-1] >= p[:-2]) & (p[1:-1] > p[2:]) & (p[1:-1] >= min_height)
+    idx = np.nonzero(inner)[0] + 1
+    if idx.size == 0:
+        return idx.astype(float), idx.astype(float)
+    lo = p[np.clip(idx - reach, 0, n - 1)]
+    hi = p[np.clip(idx + reach, 0, n - 1)]
+    idx = idx[p[idx] - np.maximum(lo, hi) >= sharpness]
+    # Centroid of the three rows around the peak: lines 1-3 px thick straddle row boundaries.
+    w = np.stack([p[np.clip(idx + o, 0, n - 1)] for o in (-1, 0, 1)])
+    # +0.5: continuous coordinates, row i covers [i, i+1) (the convention of SVG and the geometry JSON).
+    centre = idx + 0.5 + (w[2] - w[0]) / np.maximum(w.sum(0), 1e-6)
+    return centre, p[idx]
+
+
+def _chains(ys: np.ndarray, heights: np.ndarray, space: float) -> list[tuple[float, np.ndarray]]:
+    """Non-overlapping five-line chains (score, (5,) ys) among the line candidates of one strip."""
+    found = []
+    for i in range(len(ys)):
+        chain, gap = [i], space
+        for _ in range(4):
+            target = ys[chain[-1]] + gap
+            j = int(np.argmin(np.abs(ys - target)))
+            if abs(ys[j] - target) > 0.2 * space or j <= chain[-1]:
+                break
+            if len(chain) == 1:
+                gap = ys[j] - ys[i]  # follow this staff's own spacing from here on
+            chain.append(j)
+        if len(chain) == 5 and 0.75 * space <= gap <= 1.33 * space:
+            found.append((float(heights[chain].sum()), np.array(chain)))
+    found.sort(key=lambda c: -c[0])
+    used: set[int] = set()
+    out = []
+    for score, chain in found:
+        span = (ys[chain[0]] - 0.5 * space, ys[chain[-1]] + 0.5 * space)
+        if any(span[0] <= ys[u] <= span[1] for u in used):
+            continue
+        used.update(chain.tolist())
+        out.append((score, ys[chain]))
+    return out
+
+
+def _link(cands: list[tuple[float, np.ndarray]], space: float) -> list[list[tuple[float, np.ndarray]]]:
+    """Join per-strip staff candidates (x, (5,) ys), left to right, into tracks by middle line."""
+    tracks: list[list[tuple[float, np.ndarray]]] = []
+    for x, ys in sorted(cands, key=lambda c: c[0]):
+        best, best_d = None, 1.5 * space
+        for t in tracks:
+            last_x, last = t[-1]
+            if last_x == x:
+                continue
+            d = abs(last[2] - ys[2])
+            if d < best_d:
+                best, best_d = t, d
+        if best is None:
+            tracks.append([(x, ys)])
+        else:
+            best.append((x, ys))
+    return tracks
+
+
+def _clean_track(track: list[tuple[float, np.ndarray]], space: float) -> Staff | None:
+    xs = np.array([x for x, _ in track])
+    lines = np.stack([ys for _, ys in track], axis=1)  # (5, K)
+    if len(xs) >= 5:
+        # Drop strips whose middle line is off a smooth (quadratic) curve: mis-linked candidates.
+        deg = 2 if len(xs) >= 8 else 1
+        fit = np.polyval(np.polyfit(xs, lines[2], deg), xs)
+        keep = np.abs(lines[2] - fit) < 0.4 * space
+        xs, lines = xs[keep], lines[:, keep]
+    if len(xs) < 3:
+        return None
+    return Staff(xs, lines)
+
+
+def _joined(ink: np.ndarray, upper: Staff, lower: Staff, space: float) -> bool:
+    """Whether a vertical line joins ``upper``'s bottom line to ``lower``'s top near their left end."""
+    x_start = max(upper.x0, lower.x0)
+    lo = int(max(0, x_start - 3 * space))
+    hi = int(min(ink.shape[1], x_start + 2 * space))
+    for x in range(lo, hi):
+        y0 = int(round(float(upper.line_y(4, x))))
+        y1 = int(round(float(lower.line_y(0, x))))
+        if y1 - y0 < 2:
+            return True
+        # Neighbouring columns too: a barline need not sit on one pixel column after rotation.
+        seg = ink[y0:y1, max(0, x - 1) : x + 2].any(axis=1)
+        if seg.mean() > 0.95:
+            return True
+    return False
+
+
+def detect_staves(image: np.ndarray, *, strip_spaces: float = 3.0) -> StaffLayout:
+    """Find every five-line staff and system in a grayscale image.
+
+    Args:
+        image: (H, W) float array in [0, 1], white = 1.
+        strip_spaces: Width of the analysis strips in staff spaces.
+
+    Returns:
+        The layout; ``staves`` is empty when no staff was found (see :func:`require_staves`).
+    """
+    h, w = image.shape
+    layout = StaffLayout(w, h)
+    if h < 8 or w < 8 or float(image.max() - image.min()) < 0.1:
+        return layout
+    ink = image < otsu_threshold(image)
+    thickness, space = line_metrics(ink)
+    if space < 4 or thickness <= 0 or thickness > space / 2:
+        return layout
+    sw = max(8, int(round(strip_spaces * space)))
+    n = w // sw
+    if n < 1:
+        return layout
+    proj = ink[:, : n * sw].reshape(h, n, sw).mean(axis=2)  # (H, n) ink fraction per row and strip
+    reach = max(2, int(round(thickness + 0.3 * space)))
+    cands = []
+    for j in range(n):
+        ys, heights = _peaks(proj[:, j], min_height=0.4, sharpness=0.2, reach=reach)
+        for _, chain in _chains(ys, heights, space):
+            cands.append(((j + 0.5) * sw, chain))
+    staves = [s for t in _link(cands, space) if (s := _clean_track(t, space)) is not None]
+    staves.sort(key=lambda s: float(np.median(s.lines[2])))
+    layout.staves = staves
+    layout.line_thickness = thickness
+    if staves:
+        layout.staff_space = float(np.median([np.median(s.space(s.xs)) for s in staves]))
+        groups = [[0]]
+        for i in range(1, len(staves)):
+            if _joined(ink, staves[i - 1], staves[i], space):
+                groups[-1].append(i)
+            else:
+                groups.append([i])
+        layout.systems = groups
+    return layout
+
+
+def require_staves(layout: StaffLayout, source: str = "image") -> StaffLayout:
+    """Return ``layout`` or raise :class:`NoStaffFound` naming ``source`` when it has no staff."""
+    if not layout.staves:
+        raise NoStaffFound(
+            f"{source}: no staff found (not sheet music, or the staff space is far outside 4-100 px)"
+        )
+    return layout
