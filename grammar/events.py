@@ -1,0 +1,203 @@
+"""Transitions inside a voice: events, pitches, durations, dots, ties, chords, tuplets.
+
+Split from grammar/automaton.py (which owns the state, the structure and the error helpers).
+Each method checks its rule through ``self._fail`` (raises when strict, records otherwise) and
+then applies the token, so lenient validation sees every later violation too.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from grammar import classes as C
+from grammar.durations import DURATION_TYPES, format_quarters
+from grammar.fill import PLAIN
+
+if TYPE_CHECKING:
+    from grammar.automaton import ScoreAutomaton
+
+BODY, PITCH, PITCH2, DUR, TUPA = 6, 7, 8, 9, 10
+
+
+class EventMixin:
+    """Voice-level transitions; mixed into ScoreAutomaton."""
+
+    def _body(self: ScoreAutomaton, tid: int, c: int) -> None:
+        if c == C.DOT:
+            self._dot(tid)
+            return
+        if c in (C.NOTE, C.REST, C.SPACE, C.GRACE):
+            self._start_event(tid, c)
+        elif c == C.CHORD:
+            if not self.can_chord:
+                raise self._syntax(tid)
+            self.ev = C.CHORD
+            self.phase = PITCH
+        elif c == C.TIE:
+            if not self.can_tie:
+                raise self._syntax(tid)
+            self.can_tie = False
+        elif c == C.CLEF:
+            self.clef[self.flat] = self.vocab.tokens[tid]
+            self.can_chord = self.can_tie = False
+        elif c == C.TUPLET:
+            if self.tup is not None:
+                self._fail("tuplet-nested", "a tuplet cannot open inside another tuplet")
+            elif self.strict and not self._tuplet_fits():
+                raise self._error("tuplet-range", "no tuplet note fits in what is left of the measure")
+            self.can_chord = self.can_tie = False
+            self.phase = TUPA
+        elif c == C.TUPEND:
+            if self.tup is None:
+                raise self._syntax(tid)
+            if self.tup_events == 0:
+                self._fail("tuplet-empty", "the tuplet has no note or rest")
+            elif self.strict and not (self.short_ok() or self.ft.fillable(self.R)):
+                raise self._error(
+                    "unfinishable",
+                    f"after this tuplet the {format_quarters(self.R)} left in "
+                    f"{self._time_name()} cannot be filled",
+                )
+            self.tup = None
+            self.can_chord = self.can_tie = False
+        elif c in (C.VOICE, C.STAFF, C.PART, C.BAR):
+            self._structure(tid, c)
+        else:
+            raise self._syntax(tid)
+
+    def _start_event(self: ScoreAutomaton, tid: int, c: int) -> None:
+        if self.full:
+            self._fail(
+                "whole-measure-rest", "a whole-measure rest or space must be the only event of its voice"
+            )
+        if c == C.SPACE and self.tup is not None:
+            self._fail("space-in-tuplet", "an invisible space cannot be inside a tuplet")
+        if self.strict and c != C.GRACE and not self._event_fits(c):
+            if self.R <= 0:
+                raise self._error("overfull", f"the measure is already full ({self._time_name()})")
+            raise self._error(
+                "unfinishable", f"no duration fits the {format_quarters(self.R)} left in {self._time_name()}"
+            )
+        self.ev = c
+        self.R0 = self.R
+        self.can_chord = self.can_tie = False
+        self.phase = PITCH if c in (C.NOTE, C.GRACE) else DUR
+
+    def _pitch(self: ScoreAutomaton, tid: int, c: int) -> None:
+        if c == C.ACC and self.phase == PITCH:
+            self.phase = PITCH2
+            return
+        if c != C.PITCH:
+            raise self._syntax(tid)
+        p = int(self.tc.arg[tid])
+        if self.ev == C.CHORD:
+            if self.policy.chord_ascending and p < self.last_pitch:
+                self._fail(
+                    "chord-order",
+                    f"chord notes go from low to high, but {self.vocab.tokens[tid][6:]} "
+                    "is below the note before it",
+                )
+            self.last_pitch = p
+            self.can_chord = self.can_tie = True
+            self.phase = BODY
+            return
+        self.last_pitch = p
+        self.phase = DUR
+
+    def _duration(self: ScoreAutomaton, tid: int, c: int) -> None:
+        if c != C.DUR:
+            raise self._syntax(tid)
+        x = int(self.tc.arg[tid])
+        if x == C.MEASURE_DUR:
+            if self.ev not in (C.REST, C.SPACE):
+                raise self._error("syntax", "only rests and spaces can last a whole measure")
+            if self.tup is not None:
+                self._fail("space-in-tuplet", "a whole-measure rest cannot be inside a tuplet")
+            elif self.events or self.R != self.mlen[self.flat]:
+                self._fail(
+                    "whole-measure-rest", "a whole-measure rest or space must be the only event of its voice"
+                )
+            self.R = 0
+            self.events += 1
+            self.full = True
+            self.phase = BODY
+            return
+        self.x, self.j = x, 0
+        self.dots_pending = True
+        self.phase = BODY
+        if self.ev == C.GRACE:
+            self.valid = None
+            self.can_chord = self.can_tie = True
+            return
+        self.valid = self._valid_table()
+        if self.strict and not self.valid[x].any():
+            self._duration_error(x)
+        self.R = self.R0 - self._unit(x, 0)
+        self.events += 1
+        if self.tup is not None:
+            self.tup_events += 1
+        self.can_chord = self.can_tie = self.ev == C.NOTE
+
+    def _duration_error(self: ScoreAutomaton, x: int) -> None:
+        name = DURATION_TYPES[x]
+        if self._unit(x, 0) > self.R0:
+            raise self._error(
+                "overfull",
+                f"a {name} does not fit in the {format_quarters(max(self.R0, 0))} left "
+                f"of {self._time_name()}",
+            )
+        if self.tup is not None and (self.ft.scaled[self.tup][x] <= 0).all():
+            raise self._error(
+                "tuplet-ticks",
+                f"a {name} in a {self.tup[0]}:{self.tup[1]} tuplet is not a whole number of ticks",
+            )
+        raise self._error(
+            "unfinishable",
+            f"after a {name} the {format_quarters(self.R0 - self._unit(x, 0))} "
+            f"left of {self._time_name()} cannot be filled",
+        )
+
+    def _dot(self: ScoreAutomaton, tid: int) -> None:
+        if not self.dots_pending or self.j >= 3:
+            raise self._syntax(tid)
+        if self.valid is not None and self.strict and not self.valid[self.x, self.j + 1 :].any():
+            raise self._error("unfinishable", "another dot would leave a length that cannot be filled")
+        self.j += 1
+        if self.valid is not None:
+            self.R = self.R0 - self._unit(self.x, self.j)
+
+    def _finish_duration(self: ScoreAutomaton) -> None:
+        """A non-dot token ends the pending duration: check the chosen number of dots."""
+        self.dots_pending = False
+        if self.valid is None:
+            return
+        if self.strict and not self.valid[self.x, self.j]:
+            raise self._error(
+                "unfinishable",
+                f"{format_quarters(self.R)} left of {self._time_name()} cannot be "
+                "filled; add a dot or choose another duration",
+            )
+        if self.tup is not None:
+            a, n = self.tup
+            if int(PLAIN[self.x, self.j]) * n % a:
+                self._fail(
+                    "tuplet-ticks",
+                    f"a {DURATION_TYPES[self.x]} in a {a}:{n} tuplet is not a whole number of ticks",
+                )
+        if self.R < 0 and not self.overfull_reported:
+            self.overfull_reported = True
+            self._fail(
+                "overfull",
+                f"{format_quarters(self.mlen[self.flat] - self.R)} in {self._time_name()} (overfull)",
+            )
+
+    def _open_tuplet(self: ScoreAutomaton, a: int, n: int) -> None:
+        if not self.policy.tuplet_ok(a, n) or (a, n) not in self.ft.ratio_set:
+            self._fail("tuplet-range", f"tuplet {a}:{n} is outside the allowed ratios")
+        elif self.strict and not self._ratio_fits(a, n):
+            raise self._error(
+                "unfinishable", f"no {a}:{n} tuplet note fits in the {format_quarters(self.R)} left"
+            )
+        self.tup = (a, n) if (a, n) in self.ft.ratio_set else None
+        self.tup_events = 0
+        self.phase = BODY

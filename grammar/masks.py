@@ -1,0 +1,331 @@
+"""Allowed-token masks and the completion plan of the score automaton.
+
+Split from grammar/automaton.py: the automaton owns the state and the transitions, this mixin
+answers "which tokens now?" (``allowed_mask``) and "how many tokens at least to finish?"
+(``min_to_finish``). The mask is a static per-phase class mask plus a few look-ups in the fill
+table (grammar/fill.py), cached per (ticks left, tuplet, may-be-short).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from grammar import classes as C
+from grammar.fill import PLAIN
+
+if TYPE_CHECKING:
+    from grammar.automaton import ScoreAutomaton
+
+# Phase numbers, mirrored from grammar/automaton.py (kept in one place there; asserted in tests).
+START, MSTART, PART, STAFF, TNUM, TDEN, BODY, PITCH, PITCH2, DUR, TUPA, TUPN, DONE = range(13)
+_PLAN_LIMIT = 100_000  # a completion plan longer than this means a bug, not a long score
+
+
+class MaskMixin:
+    """Masks and completion plan; mixed into ScoreAutomaton."""
+
+    # ---------------------------------------------------------------- fit tests
+    def _fin_out(self: ScoreAutomaton, r: np.ndarray) -> np.ndarray:
+        """Outside a tuplet, can the voice still end well with r ticks left?"""
+        if self.short_ok():
+            return r >= 0
+        return self.ft.fillable_vec(r)
+
+    def _fin_tup(self: ScoreAutomaton, r: np.ndarray, ratio: tuple[int, int]) -> np.ndarray:
+        """Inside a tuplet that already has a note: close it now or after one more note."""
+        r = np.asarray(r, dtype=np.int64)
+        if self.short_ok():
+            return r >= 0
+        units = self.ft.unit_arrays[ratio]
+        more = self.ft.fillable_vec(r[..., None] - units).any(axis=-1)
+        return self.ft.fillable_vec(r) | more
+
+    def _cached(self: ScoreAutomaton, key: tuple, fn) -> object:
+        cache = self.ft.cache
+        full = (*key, self.R, self.tup, self.short_ok())
+        if full not in cache:
+            if len(cache) > 200_000:
+                cache.clear()
+            cache[full] = fn()
+        return cache[full]
+
+    def _valid_table(self: ScoreAutomaton) -> np.ndarray:
+        """(9, 4): which (type, dots) keep the voice finishable if taken now (from R0)."""
+
+        def compute() -> np.ndarray:
+            units = PLAIN if self.tup is None else self.ft.scaled[self.tup]
+            r = self.R0 - units
+            fin = self._fin_out(r) if self.tup is None else self._fin_tup(r, self.tup)
+            return (units > 0) & fin
+
+        saved, self.R = self.R, self.R0
+        try:
+            return self._cached(("valid",), compute)  # type: ignore[return-value]
+        finally:
+            self.R = saved
+
+    def _measure_rest_ok(self: ScoreAutomaton) -> bool:
+        return self.tup is None and self.events == 0 and not self.full and self.R == self.mlen[self.flat]
+
+    def _event_fits(self: ScoreAutomaton, c: int) -> bool:
+        """Can a note/rest/space start here and still leave a finishable voice?"""
+        if c == C.SPACE and self.tup is not None:
+            return False
+        if c in (C.REST, C.SPACE) and self._measure_rest_ok():
+            return True
+
+        def compute() -> bool:
+            if self.R <= 0:
+                return False
+            if self.tup is None:
+                return bool(self._fin_out(self.R - PLAIN).any())
+            units = self.ft.unit_arrays[self.tup]
+            return bool(self._fin_tup(self.R - units, self.tup).any())
+
+        return self._cached(("event",), compute)  # type: ignore[return-value]
+
+    def _ratio_fits(self: ScoreAutomaton, a: int, n: int) -> bool:
+        if (a, n) not in self.ft.ratio_set or self.R <= 0:
+            return False
+        saved = self.tup
+        self.tup = (a, n)
+        try:
+            return self._cached(
+                ("ratio",), lambda: bool(self._fin_tup(self.R - self.ft.unit_arrays[(a, n)], (a, n)).any())
+            )  # type: ignore[return-value]
+        finally:
+            self.tup = saved
+
+    def _actual_ok(self: ScoreAutomaton, a: int) -> bool:
+        return any(self._ratio_fits(a, n) for (aa, n) in self.ft.ratios if aa == a)
+
+    def _tuplet_fits(self: ScoreAutomaton) -> bool:
+        if self.tup is not None or self.full or self.R <= 0:
+            return False
+        return self._cached(("tuplet",), lambda: any(self._ratio_fits(a, n) for a, n in self.ft.ratios))  # type: ignore[return-value]
+
+    # ---------------------------------------------------------------- masks
+    def allowed_mask(self: ScoreAutomaton) -> np.ndarray:
+        """Boolean (len(vocab),): exactly the tokens ``step`` accepts now."""
+        tc, M, ph = self.tc, self.tc.masks, self.phase
+        if ph == START:
+            m = self._mstart_mask()
+            m[tc.bos_id] = True
+            return m
+        if ph == MSTART:
+            return self._mstart_mask()
+        if ph == PART:
+            return M[C.STAFF].copy()
+        if ph == STAFF:
+            lv = self.attr_level
+            if self.measure == 1:
+                return M[(C.CLEF, C.KEY, C.TIME, C.VOICE)[lv]] | (M[C.TIMESYM] if lv == 2 else False)
+            m = M[C.VOICE].copy()
+            for level, classes in ((1, (C.CLEF,)), (2, (C.KEY,)), (3, (C.TIME, C.TIMESYM))):
+                if lv < level:
+                    for c in classes:
+                        m |= M[c]
+            return m
+        if ph == TNUM:
+            return M[C.NUM].copy()
+        if ph == TDEN:
+            return self._ids_mask(tc.num_id[d] for d in self.policy.time_denominators if d in tc.num_id)
+        if ph == BODY:
+            return self._body_mask()
+        if ph in (PITCH, PITCH2):
+            m = M[C.ACC].copy() if ph == PITCH else np.zeros(len(tc.cls), dtype=bool)
+            if self.ev == C.CHORD and self.policy.chord_ascending:
+                m[tc.pitch_ids[tc.pitch_arg >= self.last_pitch]] = True
+            else:
+                m |= M[C.PITCH]
+            return m
+        if ph == DUR:
+            return self._dur_mask()
+        if ph == TUPA:
+            return self._ids_mask(tc.num_id[a] for a in self.ft.actuals if self._actual_ok(a))
+        if ph == TUPN:
+            return self._ids_mask(
+                tc.num_id[n] for (a, n) in self.ft.ratios if a == self.tup_a and self._ratio_fits(a, n)
+            )
+        m = np.zeros(len(tc.cls), dtype=bool)
+        m[tc.pad_id] = True
+        return m
+
+    def _ids_mask(self: ScoreAutomaton, ids) -> np.ndarray:
+        m = np.zeros(len(self.tc.cls), dtype=bool)
+        m[list(ids)] = True
+        return m
+
+    def _mstart_mask(self: ScoreAutomaton) -> np.ndarray:
+        tc = self.tc
+        m = np.zeros(len(tc.cls), dtype=bool)
+        if self.must_end:
+            m[tc.eos_id] = True
+            return m
+        m |= tc.masks[C.PART]
+        for level in range(self.mark_level + 1, 4):
+            if self.measure > 1 or level == 3:
+                m[tc.mark_level[level]] = True
+        if self.measure > 1 and self.mark_level == 0:
+            m[tc.eos_id] = True
+        return m
+
+    def _dots_state(self: ScoreAutomaton) -> tuple[bool, bool]:
+        """(a dot may follow, the duration may end here)."""
+        if not self.dots_pending:
+            return False, True
+        if self.valid is None:
+            return self.j < 3, True
+        return bool(self.j < 3 and self.valid[self.x, self.j + 1 :].any()), bool(self.valid[self.x, self.j])
+
+    def _body_mask(self: ScoreAutomaton) -> np.ndarray:
+        tc, M = self.tc, self.tc.masks
+        dot_ok, end_ok = self._dots_state()
+        m = np.zeros(len(tc.cls), dtype=bool)
+        if dot_ok:
+            m |= M[C.DOT]
+        if not end_ok:
+            return m
+        m |= M[C.CLEF]
+        if not self.full:
+            m |= M[C.GRACE]
+            for c in (C.NOTE, C.REST, C.SPACE):
+                if self._event_fits(c):
+                    m |= M[c]
+            if self._tuplet_fits():
+                m |= M[C.TUPLET]
+        if self.tup is not None and self.tup_events and (self.short_ok() or self.ft.fillable(self.R)):
+            m |= M[C.TUPEND]
+        if self.can_chord:
+            m |= M[C.CHORD]
+        if self.can_tie:
+            m |= M[C.TIE]
+        if self.events and self.tup is None and (self.R <= 0 or self.short_ok()):
+            for c in (C.VOICE, C.STAFF, C.PART, C.BAR):
+                if self._layout_allows(c):
+                    m |= M[c]
+        return m
+
+    def _dur_mask(self: ScoreAutomaton) -> np.ndarray:
+        tc = self.tc
+        m = np.zeros(len(tc.cls), dtype=bool)
+        if self.ev == C.GRACE:
+            m[[tc.dur_id[x] for x in range(C.MEASURE_DUR)]] = True
+            return m
+        ok = self._valid_table().any(axis=1)
+        m[[tc.dur_id[x] for x in np.flatnonzero(ok)]] = True
+        if self.ev in (C.REST, C.SPACE) and self._measure_rest_ok():
+            m[tc.dur_id[C.MEASURE_DUR]] = True
+        return m
+
+    # ---------------------------------------------------------------- completion plan
+    def _plan_token(self: ScoreAutomaton) -> int:
+        """The next token of a fixed "finish as soon as possible" plan.
+
+        ``min_to_finish`` is the length of this plan. Because the plan only depends on the state,
+        taking its token lowers ``min_to_finish`` by exactly one, which is what lets the logits
+        processor close every sequence before ``max_length``.
+        """
+        tc, v, ph = self.tc, self.vocab, self.phase
+        if ph == START:
+            return v.id("part")
+        if ph == MSTART:
+            return tc.eos_id if self.must_end or (self.measure > 1 and self.mark_level == 0) else v.id("part")
+        if ph == PART:
+            return v.id("staff")
+        if ph == STAFF:
+            if self.measure == 1 and self.attr_level < 3:
+                return v.id(("clef:G2", "key:0", "time:C")[self.attr_level])
+            return v.id("voice")
+        if ph == TNUM:
+            return tc.num_id[4]
+        if ph == TDEN:
+            dens = self.policy.time_denominators
+            return tc.num_id[4 if 4 in dens else dens[0]]
+        if ph in (PITCH, PITCH2):
+            return int(tc.pitch_ids[self.last_pitch]) if self.ev == C.CHORD else v.id("pitch:C4")
+        if ph == DUR:
+            if self.ev == C.GRACE:
+                return tc.dur_id[3]
+            if self.ev in (C.REST, C.SPACE) and self._measure_rest_ok():
+                return tc.dur_id[C.MEASURE_DUR]
+            return tc.dur_id[int(np.flatnonzero(self._valid_table().any(axis=1))[0])]
+        if ph == TUPA:
+            return next(tc.num_id[a] for a in self.ft.actuals if self._actual_ok(a))
+        if ph == TUPN:
+            return next(
+                tc.num_id[n] for (a, n) in self.ft.ratios if a == self.tup_a and self._ratio_fits(a, n)
+            )
+        if ph == BODY:
+            return self._plan_body()
+        raise AssertionError("a finished sequence has no plan")
+
+    def _plan_body(self: ScoreAutomaton) -> int:
+        v = self.vocab
+        _, end_ok = self._dots_state()
+        if not end_ok:
+            return v.id("dot")
+        if self.tup is not None:
+            if self.tup_events and (self.short_ok() or self.ft.fillable(self.R)):
+                return v.id("tuplet-end")
+            return v.id("rest")
+        if self.events == 0:
+            return v.id("rest")
+        if self.R > 0 and not self.short_ok():
+            return v.id("rest") if self._event_fits(C.REST) else v.id("tuplet")
+        if self.measure == 1:
+            return v.id("bar")
+        for c, tok in ((C.STAFF, "staff"), (C.PART, "part"), (C.BAR, "bar")):
+            if self._layout_allows(c):
+                return v.id(tok)
+        raise AssertionError("no way to close the voice")  # pragma: no cover
+
+    def min_to_finish(self: ScoreAutomaton) -> int:
+        """Fewest tokens (including ``<eos>``) that complete the sequence from here (0 when done).
+
+        Computed by following the completion plan on a copy; exact for that plan and an upper
+        bound on the true minimum.
+        """
+        if self.phase == DONE:
+            return 0
+        sim = self.copy()
+        sim.violations = []
+        n = 0
+        while sim.phase != DONE:
+            sim.step(sim._plan_token())
+            n += 1
+            if n > _PLAN_LIMIT:
+                raise AssertionError("completion plan does not terminate")
+        return n
+
+    def allowed_mask_within(self: ScoreAutomaton, budget: int) -> np.ndarray:
+        """``allowed_mask`` restricted to tokens after which the sequence can end within ``budget``
+        tokens in all (counting the token itself and ``<eos>``).
+
+        Non-empty whenever ``min_to_finish() <= budget`` (the plan's own token always qualifies).
+        Pitches, accidentals, clefs and keys do not change the plan's length, so one of each class
+        stands for all.
+        """
+        m = self.allowed_mask()
+        if self.phase == DONE:
+            return m
+        out = np.zeros_like(m)
+        tc = self.tc
+        seen: dict[int, bool] = {}
+        for tid in np.flatnonzero(m):
+            c = int(tc.cls[tid])
+            if c in _INTERCHANGEABLE and c in seen:
+                out[tid] = seen[c]
+                continue
+            sim = self.copy()
+            sim.step(int(tid))
+            ok = 1 + sim.min_to_finish() <= budget
+            out[tid] = ok
+            if c in _INTERCHANGEABLE:
+                seen[c] = ok
+        return out
+
+
+_INTERCHANGEABLE = frozenset({C.PITCH, C.ACC, C.CLEF, C.KEY})
