@@ -46,7 +46,9 @@ class StyleConfig:
     def font_choices(self) -> tuple[str, ...]:
         fonts = tuple(f for f in self.fonts if f not in self.exclude_fonts)
         if not fonts:
-            raise ConfigError(f"every font is excluded (fonts {list(self.fonts)}, exclude {list(self.exclude_fonts)})")
+            raise ConfigError(
+                f"every font is excluded (fonts {list(self.fonts)}, exclude {list(self.exclude_fonts)})"
+            )
         return fonts
 
 
@@ -103,8 +105,15 @@ class SynthConfig:
         from synth.presets import PRESETS, build_presets, known_distortions
 
         bad = set(self.presets) - set(PRESETS)
-        if bad or not self.presets or any(w < 0 for w in self.presets.values()) or sum(self.presets.values()) <= 0:
-            raise ConfigError(f"presets must weigh {sorted(PRESETS)} with non-negative weights, got {self.presets}")
+        if (
+            bad
+            or not self.presets
+            or any(w < 0 for w in self.presets.values())
+            or sum(self.presets.values()) <= 0
+        ):
+            raise ConfigError(
+                f"presets must weigh {sorted(PRESETS)} with non-negative weights, got {self.presets}"
+            )
         bad = set(self.distortions) - set(known_distortions())
         if bad:
             raise ConfigError(f"unknown distortions {sorted(bad)} (known: {', '.join(known_distortions())})")

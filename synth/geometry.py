@@ -85,7 +85,9 @@ class Geometry:
             "staff_space": round(self.staff_space(), 2),
             "staves": [{"system": s.system, "index": s.index, "lines": r(s.lines)} for s in self.staves],
             "systems": [r(q) for q in self.systems],
-            "measures": [{"system": m.system, "index": m.index, "id": m.id, "quad": r(m.quad)} for m in self.measures],
+            "measures": [
+                {"system": m.system, "index": m.index, "id": m.id, "quad": r(m.quad)} for m in self.measures
+            ],
             "anchors": {k: r(v) for k, v in self.anchors.items()},
         }
 
@@ -96,6 +98,9 @@ class Geometry:
             int(d["height"]),
             [Staff(s["system"], s["index"], np.array(s["lines"], dtype=np.float64)) for s in d["staves"]],
             [np.array(q, dtype=np.float64) for q in d["systems"]],
-            [Measure(m["system"], m["index"], np.array(m["quad"], dtype=np.float64), m.get("id", "")) for m in d["measures"]],
+            [
+                Measure(m["system"], m["index"], np.array(m["quad"], dtype=np.float64), m.get("id", ""))
+                for m in d["measures"]
+            ],
             {k: np.array(v, dtype=np.float64) for k, v in d["anchors"].items()},
         )

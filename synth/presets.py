@@ -77,7 +77,9 @@ def build_presets(overrides: dict[str, dict[str, Any]] | None = None) -> dict[st
                 new.append(dataclasses.replace(d, **o) if o else d)
             except TypeError:
                 fields = [f.name for f in dataclasses.fields(d)]
-                raise ValueError(f"distortion {d.name!r}: unknown parameters {sorted(o)} (known: {fields})") from None
+                raise ValueError(
+                    f"distortion {d.name!r}: unknown parameters {sorted(o)} (known: {fields})"
+                ) from None
         out[preset] = tuple(new)
     return out
 

@@ -39,7 +39,9 @@ def rasterize(svg: str, scale: float) -> np.ndarray:
     return arr.copy()
 
 
-def choose_scale(staff_space_units: float, dpi: float | None, target_px: float, page_width_svg_px: float) -> float:
+def choose_scale(
+    staff_space_units: float, dpi: float | None, target_px: float, page_width_svg_px: float
+) -> float:
     """Raster scale so the staff space spans ``target_px`` pixels, or so the page is at ``dpi``.
 
     Verovio's page is in tenths of a millimetre at scale 100 (2100 px wide for A4), so one SVG px

@@ -52,6 +52,18 @@ class Sample:
         }
 
 
+def pick_file(rng: np.random.Generator, n: int) -> int:
+    """The first draw of a sample's generator: which score file it engraves."""
+    return int(rng.integers(n))
+
+
+def source_of(files: list[Path], seed: int, index: int, attempt: int) -> str:
+    """Which score a sample uses, known without rendering (names the score of a crashed worker)."""
+    if not files:
+        return "random"
+    return str(files[pick_file(np.random.default_rng([seed, index, attempt]), len(files))])
+
+
 class SampleMaker:
     """Holds what is expensive to rebuild per sample: the score list, the Verovio toolkit, the presets."""
 
@@ -77,7 +89,7 @@ class SampleMaker:
             difficulty = float(rng.uniform(*d.difficulty))
             n = int(rng.integers(d.measures[0], d.measures[1] + 1))
             return f"random:difficulty={difficulty:.3f}", generate(rng, difficulty=difficulty, measures=n)
-        path = self.files[int(rng.integers(len(self.files)))]
+        path = self.files[pick_file(rng, len(self.files))]
         if path not in self._tokens:
             try:
                 self._tokens[path] = load_tokens(path)
@@ -110,7 +122,9 @@ class SampleMaker:
         label, shown = xml, count
         if cfg.level == "system":
             if pages != 1 or len(per_system) != 1 or per_system[0] != count:
-                raise SampleError(name, f"excerpt of {count} measures did not engrave as one system ({per_system})")
+                raise SampleError(
+                    name, f"excerpt of {count} measures did not engrave as one system ({per_system})"
+                )
         else:
             shown = sum(per_system)
             if pages == 1 and shown != count or shown > count or shown == 0:

@@ -75,7 +75,11 @@ def parse_svg(svg: str | bytes) -> SvgLayout:
             for sg in mg:
                 if not isinstance(sg.tag, str) or "staff" not in _cls(sg):
                     continue
-                lines = [m.groups() for p in sg.findall(f"{{{SVG_NS}}}path") if (m := _LINE_RE.match(p.get("d", "")))]
+                lines = [
+                    m.groups()
+                    for p in sg.findall(f"{{{SVG_NS}}}path")
+                    if (m := _LINE_RE.match(p.get("d", "")))
+                ]
                 if len(lines) < 5:
                     raise SVGGeometryError(f"staff {sg.get('id')} has {len(lines)} lines, expected 5")
                 xs = [float(v) for ln in lines[:5] for v in (ln[0], ln[2])]

@@ -14,8 +14,20 @@ from synth.distort.rotate import Rotate
 from synth.distort.warp import ElasticWarp, PageCurl
 
 ALL: tuple[type[Distortion], ...] = (
-    Rotate, Perspective, PageCurl, ElasticWarp, CropMargins, Ink, PaperTexture, Lighting,
-    BleedThrough, Resolution, Blur, GaussianNoise, SaltPepper, Jpeg,
+    Rotate,
+    Perspective,
+    PageCurl,
+    ElasticWarp,
+    CropMargins,
+    Ink,
+    PaperTexture,
+    Lighting,
+    BleedThrough,
+    Resolution,
+    Blur,
+    GaussianNoise,
+    SaltPepper,
+    Jpeg,
 )
 BY_NAME: dict[str, type[Distortion]] = {cls.name: cls for cls in ALL}
 

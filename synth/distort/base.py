@@ -30,11 +30,16 @@ class Distortion:
     def sample(self, rng: np.random.Generator, shape: tuple[int, int]) -> Params:
         raise NotImplementedError
 
-    def run(self, image: np.ndarray, params: Params, geometry: Geometry | None) -> tuple[np.ndarray, Geometry | None]:
+    def run(
+        self, image: np.ndarray, params: Params, geometry: Geometry | None
+    ) -> tuple[np.ndarray, Geometry | None]:
         raise NotImplementedError
 
     def apply(self, image: np.ndarray, rng: np.random.Generator, geometry: Geometry | None = None):
-        """Sample parameters and apply them: ``image`` for photometric, ``(image, geometry)`` for geometric."""
+        """Sample parameters and apply them.
+
+        Returns ``image`` for photometric distortions, ``(image, geometry)`` for geometric ones.
+        """
         out, geom = self.run(image, self.sample(rng, image.shape[:2]), geometry)
         return (out, geom) if self.geometric else out
 
@@ -82,7 +87,9 @@ def remap_with_points(image: np.ndarray, dx: np.ndarray, dy: np.ndarray, geometr
     """
     h, w = image.shape
     xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
-    out = cv2.remap(image, xs + dx, ys + dy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=PAPER)
+    out = cv2.remap(
+        image, xs + dx, ys + dy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=PAPER
+    )
     if geometry is None:
         return out, None
 

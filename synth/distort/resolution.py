@@ -24,6 +24,9 @@ class Resolution(Photometric):
 
     def pixels(self, image, params):
         h, w = image.shape
-        small = cv2.resize(image, (max(1, round(w * params["factor"])), max(1, round(h * params["factor"]))),
-                           interpolation=_INTERP[params["down"]])
+        small = cv2.resize(
+            image,
+            (max(1, round(w * params["factor"])), max(1, round(h * params["factor"]))),
+            interpolation=_INTERP[params["down"]],
+        )
         return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
