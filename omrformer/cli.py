@@ -23,7 +23,9 @@ from pathlib import Path
 log = logging.getLogger("omrformer")
 
 # name -> (module, one-line help). The module is imported only when its command runs.
-EXTERNAL_COMMANDS: dict[str, tuple[str, str]] = {}
+EXTERNAL_COMMANDS: dict[str, tuple[str, str]] = {
+    "transcribe": ("omrformer.cli_transcribe", "page images/PDFs -> MusicXML (needs a model)"),
+}
 
 _XML_SUFFIXES = (".musicxml", ".xml", ".mxl")
 

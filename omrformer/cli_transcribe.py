@@ -1,0 +1,121 @@
+"""``omrformer transcribe INPUT... [-o OUT]``: page images (or PDFs, or folders of them) -> MusicXML.
+
+Loaded by ``omrformer.cli`` only when the command runs (torch is imported in :func:`run`, never at
+start-up). One output per page: ``NAME.musicxml`` (or ``NAME.tokens`` with ``--format tokens``),
+``NAME-pN`` for page N of a multi-page file. Every failed page is one line on stderr; the others
+still complete. Exit status: 0 all pages written, 1 some page failed, 2 nothing could run (bad model,
+bad arguments).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+_FILE_SUFFIXES = {"musicxml": (".musicxml", ".xml"), "tokens": (".tokens", ".txt")}
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Arguments of ``omrformer transcribe``."""
+    p.description = "Transcribe sheet-music page images (PNG, JPEG, TIFF, PDF, or folders) to MusicXML."
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="image/PDF files or directories of them")
+    p.add_argument("-o", "--output", help="output folder, or a file name when there is exactly one page "
+                   "(default: beside each input)")
+    p.add_argument("--model", help="model folder or Hugging Face hub id (default: the bundled checkpoint)")
+    p.add_argument("--device", default="auto", help="auto (GPU if available), cpu, cuda, cuda:1, ...")
+    p.add_argument("--beams", type=int, default=1, help="beam width (1 = greedy; 4-16 is more accurate)")
+    p.add_argument("--no-grammar", dest="grammar", action="store_false",
+                   help="decode without the grammar constraint (invalid output is repaired and reported)")
+    p.add_argument("--format", choices=("musicxml", "tokens"), default="musicxml",
+                   help="musicxml, or tokens: the human form `omrformer tokenize` prints")
+    p.add_argument("--batch-size", type=int, default=1, help="pages decoded together")
+    p.add_argument("--max-length", type=int, default=None, help="longest output in tokens")
+    p.add_argument("--threads", type=int, default=None,
+                   help="CPU threads for torch (default: torch's choice; 1 is best on busy machines)")
+    p.add_argument("--overlay", metavar="PNG",
+                   help="also draw the detected staves and found measures: a .png (one page) or a folder")
+
+
+def _check_args(args: argparse.Namespace) -> None:
+    from omrformer.cli import CommandError
+
+    for name in ("beams", "batch_size", "threads", "max_length"):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            raise CommandError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+
+
+def _output_paths(pages: list, args: argparse.Namespace) -> list[Path]:
+    """Where each page's output goes (see the module docstring)."""
+    suffix = ".musicxml" if args.format == "musicxml" else ".tokens"
+    out = Path(args.output) if args.output else None
+    if out is not None and len(pages) == 1 and out.suffix.lower() in _FILE_SUFFIXES[args.format]:
+        return [out]
+    paths = []
+    for page in pages:
+        src = Path(page.source)
+        stem = src.stem if page.page is None else f"{src.stem}-p{page.page}"
+        folder = out if out is not None else src.parent
+        paths.append(folder / f"{stem}{suffix}")
+    return paths
+
+
+def _overlay_path(page, args: argparse.Namespace, single: bool) -> Path:
+    target = Path(args.overlay)
+    if single and target.suffix.lower() == ".png":
+        return target
+    stem = Path(page.source).stem + ("" if page.page is None else f"-p{page.page}")
+    return target / f"{stem}.overlay.png"
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the command; returns the exit status."""
+    from omrformer.cli import CommandError, write_atomic
+
+    _check_args(args)
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    from grammar.human import to_human
+    from omrformer.transcribe import Transcriber, TranscriptionError
+
+    try:
+        engine = Transcriber(args.model, device=args.device, beams=args.beams, grammar=args.grammar,
+                             batch_size=args.batch_size, max_length=args.max_length)
+    except TranscriptionError as err:
+        raise CommandError(str(err)) from None
+
+    pages = list(engine.run(args.inputs, progress=sys.stderr.isatty()))
+    done = [p for p in pages if p.error is None]
+    failed = len(pages) - len(done)
+    for page in pages:
+        if page.error:
+            print(f"omrformer: {page.error}", file=sys.stderr)
+        elif page.repair:
+            print(f"omrformer: {page.name}: {page.repair}", file=sys.stderr)
+    for page, path in zip(done, _output_paths(done, args), strict=True):
+        data = page.musicxml if args.format == "musicxml" else to_human(page.tokens).encode()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(path, data)
+        except OSError as err:
+            print(f"omrformer: {path}: cannot write ({err.strerror or err})", file=sys.stderr)
+            failed += 1
+            continue
+        logger.info("%s -> %s", page.name, path)
+        if args.overlay:
+            from omrformer.overlay import draw_overlay
+
+            target = _overlay_path(page, args, single=len(done) == 1)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            draw_overlay(page).save(str(target) + ".tmp.png")
+            os.replace(str(target) + ".tmp.png", target)
+    if len(pages) > 1 or failed:
+        print(f"omrformer: {len(done)} of {len(pages)} pages transcribed", file=sys.stderr)
+    return 1 if failed else 0

@@ -1,0 +1,63 @@
+"""Draw what the transcriber saw: detected staves, systems and the measures it wrote per system."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from PIL import Image, ImageDraw
+
+STAFF_COLOUR = (220, 40, 40)
+SYSTEM_COLOUR = (40, 90, 220)
+
+
+def measures_per_system(tokens: list[str]) -> list[int]:
+    """Measures written in each system: ``sysbreak``/``pagebreak`` open a new one."""
+    counts = [0]
+    for tok in tokens:
+        if tok in ("sysbreak", "pagebreak") and counts[-1]:
+            counts.append(0)
+        elif tok.startswith("bar"):
+            counts[-1] += 1
+    return counts
+
+
+def draw_overlay(page: Any) -> Image.Image:
+    """An RGB image of the prepared page with staff lines (red) and system boxes (blue).
+
+    Each system is labelled with the measure numbers the transcription put there, when the number
+    of systems written matches the number detected; otherwise the page total is printed on top.
+
+    Args:
+        page: A :class:`~omrformer.transcribe.PageResult` with ``prepared`` and ``tokens``.
+    """
+    prep = page.prepared
+    h, w = prep.size
+    gray = (255 * (1.0 - prep.ink[:h, :w])).clip(0, 255).astype(np.uint8)
+    img = Image.fromarray(gray).convert("RGB")
+    draw = ImageDraw.Draw(img)
+    layout = prep.layout
+    for staff in layout.staves:
+        xs = np.linspace(staff.x0, staff.x1, 32)
+        for k in range(5):
+            points = list(zip(xs.tolist(), staff.line_y(k, xs).tolist(), strict=True))
+            draw.line(points, fill=STAFF_COLOUR, width=1)
+    counts = measures_per_system(page.tokens or [])
+    labelled = len(counts) == len(layout.systems)
+    first = 1
+    for i, system in enumerate(layout.systems):
+        staves = [layout.staves[j] for j in system]
+        pad = layout.staff_space
+        x0 = min(s.x0 for s in staves) - pad
+        x1 = max(s.x1 for s in staves) + pad
+        y0 = min(float(s.lines[0].min()) for s in staves) - pad
+        y1 = max(float(s.lines[4].max()) for s in staves) + pad
+        draw.rectangle([x0, y0, x1, y1], outline=SYSTEM_COLOUR, width=2)
+        if labelled:
+            n = counts[i]
+            draw.text((x0 + 2, max(y0 - 12, 0)), f"m. {first}-{first + n - 1}" if n else "no measures",
+                      fill=SYSTEM_COLOUR)
+            first += n
+    if not labelled:
+        draw.text((4, 4), f"{sum(counts)} measures, {len(layout.staves)} staves", fill=SYSTEM_COLOUR)
+    return img
