@@ -306,10 +306,8 @@ class ScoreAutomaton(EventMixin, MaskMixin):
             self.time.append(None)
             self.mlen.append(measure_ticks(4, 4))
         else:
-            assert self.layout is not None
-            if self.staff >= self.layout[self.part]:
-                self._fail("layout", f"part {self.part + 1} has {self.layout[self.part]} staves in measure 1")
-                self._grow_staff_lists()
+            # A staff beyond measure 1's layout was already reported where it opened (_structure).
+            self._grow_staff_lists()
         self.attr_level = 0
         self.phase = STAFF
 

@@ -1,0 +1,92 @@
+"""Cut a score's token sequence into measures and into standalone excerpts (for synth pages).
+
+An excerpt of measures [start, stop) must be a valid sequence on its own: its first measure
+re-states the clef, key and time in force on every staff, and page/system breaks (which cannot
+open a sequence) are dropped from its start.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from grammar.automaton import GrammarError, ScoreAutomaton
+from grammar.vocab import BARLINES, SPECIAL
+
+_HEADER_START = ("clef:", "key:", "time")
+
+
+def split_measures(tokens: Sequence[str]) -> list[list[str]]:
+    """Measures of a model-form sequence, each ending with its barline (specials dropped).
+
+    Raises ValueError if tokens follow the last barline (an unterminated measure).
+    """
+    measures: list[list[str]] = []
+    cur: list[str] = []
+    for t in tokens:
+        if t in SPECIAL:
+            continue
+        cur.append(t)
+        if t in BARLINES:
+            measures.append(cur)
+            cur = []
+    if cur:
+        raise ValueError(f"{len(cur)} tokens after the last barline (the last measure is not closed)")
+    return measures
+
+
+def _take_header(measure: list[str], i: int) -> tuple[dict[str, list[str]], int]:
+    """Read the optional clef/key/time after a ``staff`` token at ``i``."""
+    found: dict[str, list[str]] = {}
+    while i < len(measure) and measure[i].startswith(_HEADER_START):
+        t = measure[i]
+        if t == "time":
+            found["time"] = measure[i : i + 3]
+            i += 3
+        else:
+            found["time" if t.startswith("time") else t.split(":")[0]] = [t]
+            i += 1
+    return found, i
+
+
+def excerpt(tokens: Sequence[str], start: int, stop: int) -> list[str]:
+    """Measures [start, stop) (0-based) of ``tokens`` as a standalone sequence (no bos/eos).
+
+    Raises ValueError for an empty or out-of-range slice, or when the prefix is not valid enough
+    to know the clef, key and time in force.
+    """
+    measures = split_measures(tokens)
+    if not 0 <= start < stop <= len(measures):
+        raise ValueError(f"excerpt [{start}, {stop}) is outside the score's {len(measures)} measures")
+    auto = ScoreAutomaton(strict=False)
+    try:
+        for t in (t for m in measures[:start] for t in m):
+            auto.step(t)
+    except GrammarError as err:
+        raise ValueError(
+            f"cannot cut an excerpt: the score before measure {start + 1} is invalid: {err}"
+        ) from None
+    first = [t for t in measures[start] if t not in ("pagebreak", "sysbreak")]
+    out: list[str] = []
+    flat = -1
+    i = 0
+    while i < len(first):
+        t = first[i]
+        out.append(t)
+        i += 1
+        if t != "staff":
+            continue
+        flat += 1
+        header, i = _take_header(first, i)
+        for name, current in (("clef", auto.clef), ("key", auto.key), ("time", auto.time)):
+            if name in header:
+                out += header[name]
+                continue
+            value = current[flat] if flat < len(current) else None
+            if value is None:
+                raise ValueError(
+                    f"cannot cut an excerpt at measure {start + 1}: staff {flat + 1} has no {name}"
+                )
+            out += list(value) if name == "time" else [value if name == "clef" else f"key:{value}"]
+    for m in measures[start + 1 : stop]:
+        out += m
+    return out
