@@ -100,13 +100,51 @@ def _resolve_untyped_rests(events: list[Event], measure_len: int, dropped: Count
     return out
 
 
+def _plain(ticks: int) -> list[tuple[str, int]] | None:
+    try:
+        return decompose(ticks) if ticks > 0 else []
+    except ValueError:
+        return None
+
+
+def tuplet_gap(gap: int, ratio: tuple[int, int]) -> tuple[int, list[tuple[str, int]]] | None:
+    """Split a gap that plain values cannot spell into ``p`` plain ticks + spaces inside a tuplet.
+
+    A voice that enters in the middle of a triplet leaves a gap such as 7/3 quarters; spelled as
+    ``space:half <tuplet:3/2> space:eighth`` (then the voice's own triplet notes) it is exact.
+    Returns (p, printed values of the in-tuplet part), choosing the fewest space tokens and then
+    the longest in-tuplet part, or None when no split exists.
+    """
+    a, n = ratio
+    grid = 2520  # a 128th: every multiple of it is spelled by plain values
+    if (grid * n) % a:
+        return None
+    step = grid * n // a
+    best = None
+    for q in range(step, gap + 1, step):
+        plain, inner = _plain(gap - q), _plain(q * a // n)
+        if plain is None or inner is None:
+            continue
+        cost = (len(plain) + len(inner), -q)
+        if best is None or cost < best[0]:
+            best = (cost, gap - q, inner)
+    return None if best is None else (best[1], best[2])
+
+
 def build_voice(events: list[Event], measure_len: int, dropped: Counter) -> tuple[list[Item], int]:
     """Events of one voice -> (items, length filled in ticks), truncated at ``measure_len``."""
     events = _resolve_untyped_rests(events, measure_len, dropped)
     items: list[Item] = []
     t = 0
     open_ratio: tuple[int, int] | None = None
+    keep_open = False  # a tuplet opened by a gap must take the next event even at its <tuplet start>
     full = False
+    next_ratio: list[tuple[int, int] | None] = [None] * len(events)
+    upcoming = None
+    for i in range(len(events) - 1, -1, -1):
+        if events[i].kind in ("note", "rest"):
+            upcoming = events[i].ratio
+        next_ratio[i] = upcoming
 
     def close() -> None:
         nonlocal open_ratio
@@ -114,25 +152,47 @@ def build_voice(events: list[Event], measure_len: int, dropped: Counter) -> tupl
             items.append(Item(Fraction(t), "tuplet-end", ["tuplet-end"]))
             open_ratio = None
 
-    for ev in events:
+    def fill(amount: Fraction, ratio: tuple[int, int] | None, count: bool) -> None:
+        nonlocal t, open_ratio, keep_open
+        amount = min(amount, Fraction(measure_len - t))
+        if amount <= 0:
+            return
+        close()
+        plain = _plain(int(amount)) if amount.denominator == 1 else None
+        if plain is not None:
+            for dtype, dots in plain:
+                n = note_ticks(dtype, dots)
+                items.append(Item(Fraction(t), "space", ["space", *_dur(dtype, dots)], n))
+                t += n
+            return
+        split = tuplet_gap(int(amount), ratio) if ratio and amount.denominator == 1 else None
+        if split is None:
+            if count:
+                dropped["unspellable-gap"] += 1
+            return
+        fill(Fraction(split[0]), None, count)
+        open_ratio, keep_open = ratio, True
+        items.append(Item(Fraction(t), "tuplet", ["tuplet", f"n:{ratio[0]}", f"n:{ratio[1]}"]))
+        for dtype, dots in split[1]:
+            n = note_ticks(dtype, dots, *ratio)
+            items.append(Item(Fraction(t), "space", ["space", *_dur(dtype, dots)], n))
+            t += n
+
+    for i, ev in enumerate(events):
         if full:
             if ev.kind != "space":
                 dropped["overfull-truncated"] += 1
             continue
         gap = ev.start - t
         if gap > 0:
-            close()
-            gap_items = spaces(Fraction(t), min(gap, Fraction(measure_len - t)), dropped, "unspellable-gap")
-            items += gap_items
-            t += sum(i.ticks for i in gap_items)
-        elif gap < 0 and ev.kind != "space" and not (ev.kind == "grace"):
+            # Before a forward, an unspellable gap waits: it merges with the gap before the next note.
+            timed = ev.kind != "space"
+            fill(gap, next_ratio[i] if timed else None, count=timed)
+        elif gap < 0 and ev.kind not in ("space", "grace"):
             dropped["voice-overlap"] += 1
         if ev.kind == "space":
-            close()
-            room = Fraction(measure_len - t)
-            gap_items = spaces(Fraction(t), min(ev.length, room), dropped, "unspellable-gap")
-            items += gap_items
-            t += sum(i.ticks for i in gap_items)
+            # An unspellable forward is left to the gap before the next event (maybe in a tuplet).
+            fill(ev.length, None, count=i == len(events) - 1)
             continue
         if ev.kind == "grace":
             items.append(Item(Fraction(t), "grace", event_tokens(ev, dropped)))
@@ -141,8 +201,10 @@ def build_voice(events: list[Event], measure_len: int, dropped: Counter) -> tupl
             dropped["overfull-truncated"] += 1
             full = True
             continue
-        if ev.ratio is None or (open_ratio is not None and (ev.ratio != open_ratio or ev.tuplet_start)):
+        if not keep_open and (ev.ratio is None or (open_ratio is not None and (ev.ratio != open_ratio
+                                                                               or ev.tuplet_start))):
             close()
+        keep_open = False
         if ev.ratio is not None and open_ratio is None:
             open_ratio = ev.ratio
             items.append(Item(Fraction(t), "tuplet", ["tuplet", f"n:{ev.ratio[0]}", f"n:{ev.ratio[1]}"]))
@@ -155,8 +217,8 @@ def build_voice(events: list[Event], measure_len: int, dropped: Counter) -> tupl
 
 
 def has_music(items: list[Item]) -> bool:
-    """A voice made only of spaces (or nothing) is not a voice."""
-    return any(i.kind in ("note", "rest", "grace") for i in items)
+    """A voice needs a note or rest: spaces and grace notes alone do not make one."""
+    return any(i.kind in ("note", "rest") for i in items)
 
 
 def insert_clef(items: list[Item], pos: Fraction, clef: str) -> None:
