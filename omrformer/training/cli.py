@@ -9,8 +9,6 @@ Every run saves its full config (``config.yaml``) beside its logs.
 
 from __future__ import annotations
 
-import sys
-
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
 from omrformer.training.data import OmrDataModule
@@ -31,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
         OmrformerLightning,
         OmrDataModule,
         save_config_kwargs={"overwrite": True},
-        args=argv if argv is not None else sys.argv[1:],
+        args=argv,  # None: LightningCLI reads sys.argv itself
     )
     return 0
 

@@ -109,7 +109,9 @@ class ShardStream(IterableDataset):
 
     def _skip(self, reason: str, detail: str) -> None:
         self.skipped[reason] = self.skipped.get(reason, 0) + 1
-        logger.warning("skipping sample %s (%s)", detail, reason)
+        # Loud for the first few, then quiet: a looping stream meets the same bad sample every epoch.
+        level = logging.WARNING if self.skipped[reason] <= 3 else logging.DEBUG
+        logger.log(level, "skipping sample %s (%s; %d so far)", detail, reason, self.skipped[reason])
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         index, _ = self._reader()
@@ -157,16 +159,27 @@ class RenderStream(IterableDataset):
         self.rank, self.world_size = 0, 1
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
-        from synth.stream import render_stream
+        import cv2
+
+        from synth.config import load_config
+        from synth.sample import SampleError, SampleMaker
 
         info = get_worker_info()
         workers, worker = (info.num_workers, info.id) if info else (1, 0)
-        reader = self.rank * workers + worker
-        shards = ShardStream.__new__(ShardStream)  # reuse the label encoder without shard state
-        shards.max_length, shards.skipped = self.max_length, {}
-        for sample in render_stream(self.source, level=self.level, config=self.config,
-                                    seed=self.seed, stream=reader):
-            item = shards._encode(sample)
+        reader, readers = self.rank * workers + worker, self.world_size * workers
+        maker = SampleMaker(load_config(self.config, level=self.level), self.source)
+        encoder = ShardStream([Path(self.source)], max_length=self.max_length)  # reuses its label check
+        i = 0
+        while True:
+            index = i * readers + reader  # readers interleave: no index is rendered twice
+            i += 1
+            try:
+                sample = maker.make(self.seed, index)
+            except SampleError as err:
+                encoder._skip("render failed", str(err))
+                continue
+            image = cv2.imdecode(np.frombuffer(sample.png, np.uint8), cv2.IMREAD_GRAYSCALE)
+            item = encoder._encode({"image": image, "label": sample.label, "key": sample.key})
             if item is not None:
                 yield item
 
@@ -196,10 +209,10 @@ class OmrDataModule(pl.LightningDataModule):
 
     def __init__(
         self,
-        train: list[str] | None = None,
-        val: list[str] | None = None,
-        test: list[str] | None = None,
-        predict: list[str] | None = None,
+        train: str | list[str] | None = None,
+        val: str | list[str] | None = None,
+        test: str | list[str] | None = None,
+        predict: str | list[str] | None = None,
         render_source: str | None = None,
         render_level: str = "system",
         render_config: str | None = None,
@@ -224,7 +237,7 @@ class OmrDataModule(pl.LightningDataModule):
             self._processor = OmrformerProcessor.from_pretrained(path) if path else OmrformerProcessor()
         return self._processor
 
-    def _dataset(self, spec: list[str] | None, stage: str, loop: bool) -> IterableDataset:
+    def _dataset(self, spec: str | list[str] | None, stage: str, loop: bool) -> IterableDataset:
         h = self.hparams
         if stage == "train" and h.render_source:
             ds: Any = RenderStream(h.render_source, h.render_level, h.render_config, h.max_length, h.seed)
