@@ -85,3 +85,14 @@ def test_ids_map_notes_to_token_indices():
 def test_write_accepts_bos_eos_and_human_text():
     text = (GOLDEN / "grace.tokens").read_text()
     assert write_score(["<bos>", *from_human(text), "<eos>"]) == write_score(text)
+
+
+def test_verovio_renders_and_keeps_ids():
+    verovio = pytest.importorskip("verovio")
+    tokens = from_human((GOLDEN / "grand_staff.tokens").read_text())
+    tk = verovio.toolkit()
+    assert tk.loadData(write_score(tokens, ids=True).decode())
+    svg = tk.renderToSVG(1)
+    note_ids = [i for i in etree.fromstring(write_score(tokens, ids=True)).xpath("//note/@id")]
+    assert all(f'id="{i}"' in svg for i in note_ids), "Verovio must keep the note ids synth maps back to tokens"
+    assert 'id="p0m0"' in svg
