@@ -93,6 +93,6 @@ def test_verovio_renders_and_keeps_ids():
     tk = verovio.toolkit()
     assert tk.loadData(write_score(tokens, ids=True).decode())
     svg = tk.renderToSVG(1)
-    note_ids = [i for i in etree.fromstring(write_score(tokens, ids=True)).xpath("//note/@id")]
-    assert all(f'id="{i}"' in svg for i in note_ids), "Verovio must keep the note ids synth maps back to tokens"
+    note_ids = etree.fromstring(write_score(tokens, ids=True)).xpath("//note/@id")
+    assert all(f'id="{i}"' in svg for i in note_ids), "Verovio must keep the ids synth maps to tokens"
     assert 'id="p0m0"' in svg
