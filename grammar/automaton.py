@@ -12,8 +12,6 @@ raised and the token is applied anyway, so one pass reports every violation.
 
 from __future__ import annotations
 
-import copy as _copy
-
 import numpy as np
 
 from grammar import classes as C
@@ -100,11 +98,13 @@ class ScoreAutomaton(EventMixin, MaskMixin):
     # ----------------------------------------------------------------- public API
     def copy(self) -> ScoreAutomaton:
         """An independent copy (lists are copied; tables are shared)."""
-        new = _copy.copy(self)
-        for name in ("staves", "clef", "key", "time", "mlen", "violations"):
-            setattr(new, name, list(getattr(self, name)))
+        new = object.__new__(ScoreAutomaton)
+        d = new.__dict__
+        d.update(self.__dict__)
+        d["staves"], d["clef"], d["key"] = self.staves[:], self.clef[:], self.key[:]
+        d["time"], d["mlen"], d["violations"] = self.time[:], self.mlen[:], self.violations[:]
         if self.layout is not None:
-            new.layout = list(self.layout)
+            d["layout"] = self.layout[:]
         return new
 
     @property

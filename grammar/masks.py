@@ -290,15 +290,38 @@ class MaskMixin:
         """
         if self.phase == DONE:
             return 0
-        sim = self.copy()
-        sim.violations = []
+        return self.copy()._run_plan()
+
+    def _run_plan(self: ScoreAutomaton) -> int:
+        """Follow the plan on this (throw-away) state and count its tokens."""
+        self.violations = []
         n = 0
-        while sim.phase != DONE:
-            sim.step(sim._plan_token())
+        while self.phase != DONE:
+            closing = self._closing_cost()
+            if closing is not None:
+                return n + closing
+            self.step(self._plan_token())
             n += 1
             if n > _PLAN_LIMIT:
                 raise AssertionError("completion plan does not terminate")
         return n
+
+    def _closing_cost(self: ScoreAutomaton) -> int | None:
+        """Plan length in closed form once the current voice may end: the rest of the layout gets
+        ``staff voice rest dur:measure`` per staff (plus ``part`` per part), then ``bar <eos>``.
+        None when the plan still has work inside the voice."""
+        if self.phase != BODY or self.tup is not None or self.events == 0:
+            return None
+        if not self._dots_state()[1] or (self.R > 0 and not self.short_ok()):
+            return None
+        if self.measure == 1:
+            return 2
+        assert self.layout is not None
+        if self.part >= len(self.layout) or self.staff >= self.layout[self.part]:
+            return None  # lenient states outside the layout: let the plan walk
+        rest = 4 * (self.layout[self.part] - self.staff - 1)
+        rest += sum(1 + 4 * n for n in self.layout[self.part + 1 :])
+        return rest + 2
 
     def allowed_mask_within(self: ScoreAutomaton, budget: int) -> np.ndarray:
         """``allowed_mask`` restricted to tokens after which the sequence can end within ``budget``
@@ -321,7 +344,7 @@ class MaskMixin:
                 continue
             sim = self.copy()
             sim.step(int(tid))
-            ok = 1 + sim.min_to_finish() <= budget
+            ok = 1 + sim._run_plan() <= budget
             out[tid] = ok
             if c in _INTERCHANGEABLE:
                 seen[c] = ok
