@@ -32,10 +32,11 @@ def _grammar_accepts(path: Path) -> None:
     validate = pytest.importorskip("grammar.validate").validate
     tokens = read_score(path).tokens
     violations = validate(tokens)
-    # Spaces inside tuplets (voices entering mid-triplet) are exact MusicXML but the automaton
-    # refuses them for now; see docs/codec.md.
-    real = [v for v in violations if "inside a tuplet" not in str(v)]
-    assert not real, f"{path.name}: {real[:3]}"
+    if any("inside a tuplet" in str(v) for v in violations):
+        # A voice entering mid-triplet is read exactly as spaces inside the tuplet; the syntax of
+        # docs/token-language.md allows it but the automaton refuses it for now (docs/codec.md).
+        pytest.xfail(f"{path.name}: space inside a tuplet refused by the automaton")
+    assert not violations, f"{path.name}: {violations[:3]}"
 
 
 @needs_corpus
