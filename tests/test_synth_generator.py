@@ -29,14 +29,33 @@ def test_generator_covers_the_language(scores):
     missing = [f"clef:{c}" for c in CLEFS if f"clef:{c}" not in seen]
     missing += [f"key:{k}" for k in KEY_FIFTHS if f"key:{k}" not in seen]
     missing += [f"dur:{d}" for d in (*DURATION_TYPES, "measure") if f"dur:{d}" not in seen]
-    for tok in ("dot", "tie", "chord", "grace", "tuplet", "tuplet-end", "rest", "time:C", "time:C|",
-                "acc:sharp", "acc:flat", "acc:natural", "acc:double-sharp", "acc:double-flat",
-                "bar:final", "bar:double", "bar:repeat-end", "repeat-start"):
+    for tok in (
+        "dot",
+        "tie",
+        "chord",
+        "grace",
+        "tuplet",
+        "tuplet-end",
+        "rest",
+        "time:C",
+        "time:C|",
+        "acc:sharp",
+        "acc:flat",
+        "acc:natural",
+        "acc:double-sharp",
+        "acc:double-flat",
+        "bar:final",
+        "bar:double",
+        "bar:repeat-end",
+        "repeat-start",
+    ):
         if tok not in seen:
             missing.append(tok)
     assert not missing, f"never generated in {N} scores: {missing}"
-    dots = max(max((len(r) for r in "".join("d" if t == "dot" else " " for t in s).split()), default=0)
-               for s in scores)
+    dots = max(
+        max((len(r) for r in "".join("d" if t == "dot" else " " for t in s).split()), default=0)
+        for s in scores
+    )
     assert dots == 3, "triple dots never generated"
 
 
