@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,8 @@ class SampleMaker:
         self.presets = build_presets(config.distortions)
         self._renderer: Renderer | None = None
         self._tokens: dict[Path, list[str]] = {}
+        # Seconds spent per stage over this maker's life (experiments/bench_synth.py reports them).
+        self.timings: dict[str, float] = {k: 0.0 for k in ("score", "render", "raster", "distort", "encode")}
 
     @property
     def renderer(self) -> Renderer:
@@ -102,6 +105,7 @@ class SampleMaker:
     def make(self, seed: int, index: int, attempt: int = 0) -> Sample:
         cfg = self.config
         rng = np.random.default_rng([seed, index, attempt])
+        t0 = time.perf_counter()
         name, tokens = self._score(rng)
         measures = split_measures(tokens)
         lo, hi = cfg.excerpt.system_measures if cfg.level == "system" else cfg.excerpt.page_measures
@@ -113,6 +117,7 @@ class SampleMaker:
         except ValueError as err:  # TokenSequenceError: the excerpt is not a valid sequence
             raise SampleError(name, f"cannot write measures {start}-{start + count}: {err}") from None
         engraving = sample_engraving(cfg.style, cfg.level, rng)
+        t1 = time.perf_counter()
         try:
             svg, pages = self.renderer.render(xml, engraving, cfg.level)
             layout = parse_svg(svg)
@@ -130,6 +135,7 @@ class SampleMaker:
             if pages == 1 and shown != count or shown > count or shown == 0:
                 raise SampleError(name, f"page 1 shows {shown} measures of {count} engraved")
             label = self._page_label(ex, per_system)
+        t2 = time.perf_counter()
         geom1 = to_geometry(layout, 1.0)
         target = float(rng.uniform(*cfg.raster.staff_space_px))
         scale = choose_scale(geom1.staff_space(), cfg.raster.dpi, target, layout.width)
@@ -137,9 +143,14 @@ class SampleMaker:
         geometry = to_geometry(layout, scale)
         if image.shape != (geometry.height, geometry.width):  # librsvg rounds sizes its own way
             geometry.height, geometry.width = image.shape
+        t3 = time.perf_counter()
         preset = choose_preset(cfg.presets, rng)
         image, geometry, applied = degrade(image, geometry, self.presets[preset], rng)
+        t4 = time.perf_counter()
         ok, png = cv2.imencode(".png", image, [cv2.IMWRITE_PNG_COMPRESSION, 3])
+        spans = (t1 - t0, t2 - t1, t3 - t2, t4 - t3, time.perf_counter() - t4)
+        for stage, dt in zip(self.timings, spans, strict=True):
+            self.timings[stage] += dt
         if not ok:
             raise SampleError(name, "PNG encoding failed")
         meta = {
