@@ -132,7 +132,7 @@ def test_kv_cache_gives_the_same_logits_as_a_full_pass():
         full, _ = model.decode(memory, ids)
         cache = EncoderDecoderCache(DynamicCache(), DynamicCache())
         first, _ = model.decode(memory, ids[:, :2], cache)  # a two-token prefix, then one at a time
-        steps = [first] + [model.decode(memory, ids[:, i:i + 1], cache)[0] for i in range(2, 5)]
+        steps = [first] + [model.decode(memory, ids[:, i : i + 1], cache)[0] for i in range(2, 5)]
     torch.testing.assert_close(torch.cat(steps, 1), full, atol=1e-5, rtol=1e-5)
 
 

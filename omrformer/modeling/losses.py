@@ -42,4 +42,4 @@ def grammar_losses(
     trained = bool(config.measure_loss_weight or config.forbidden_loss_weight)
     with torch.set_grad_enabled(trained and torch.is_grad_enabled()):
         result = fn(logits if trained else logits.detach(), labels)
-    return {"measure": result["measure"], "forbidden": result["forbidden"]}
+    return {"measure": result["loss_measure"], "forbidden": result["loss_forbidden"]}
