@@ -104,7 +104,7 @@ class _PartReader:
             out.append(f"clef:{st.clef}")
         if first or st.said.get("key") != st.key:
             out.append(f"key:{st.key}")
-        if first or st.said.get("time") != st.time:
+        if (first or st.said.get("time") != st.time) and st.time is not None:
             out += _time_tokens(st.time)
         st.said.update(clef=st.clef, key=st.key, time=st.time)
         return out
@@ -125,8 +125,9 @@ class _PartReader:
         out = ["part"]
         for s in range(self.nstaves):
             out += ["staff", *self._header(s, first, dropped)]
-            beats, btype, _ = self.staves[s].time
-            mlen = measure_ticks(beats, btype)
+            time = self.staves[s].time
+            assert time is not None  # _header fills a missing first time signature with 4/4
+            mlen = measure_ticks(time[0], time[1])
             voices = self._voices(raw, s + 1, mlen, dropped)
             if not voices:
                 voices = [([Item(Fraction(0), "space", ["space", "dur:measure"], mlen)], mlen)]
@@ -136,7 +137,7 @@ class _PartReader:
                                            "unspellable-pad"))
             for attr in mid_clefs.get(s + 1, []):
                 insert_clef(voices[0][0], attr.pos, str(attr.value))
-                self.staves[s].clef = self.staves[s].said["clef"] = attr.value
+                self.staves[s].clef = self.staves[s].said["clef"] = str(attr.value)
             for items, _ in voices:
                 out.append("voice")
                 for item in items:

@@ -133,7 +133,7 @@ class MeasureParser:
     def __init__(self, part_id: str, name: str) -> None:
         self.part_id = part_id
         self.name = name
-        self.divisions: int | None = None
+        self.divisions: Fraction | None = None
 
     def _ticks(self, el: etree._Element | None, where: str) -> Fraction:
         if el is None:
@@ -313,11 +313,11 @@ class MeasureParser:
                 raw.dropped["key-unsupported"] += 1
         for t in el.iterfind("time"):
             number = int(t.get("number")) if t.get("number") else None
-            value = parse_time(t)
-            if value is None:
+            time = parse_time(t)
+            if time is None:
                 raw.dropped["time-unsupported"] += 1
             else:
-                raw.attrs.append(Attr(pos, "time", number, value))
+                raw.attrs.append(Attr(pos, "time", number, time))
         for c in el.iterfind("clef"):
             if c.get("print-object") == "no" or c.get("additional") == "yes":
                 continue

@@ -170,6 +170,7 @@ def build_voice(events: list[Event], measure_len: int, dropped: Counter) -> tupl
             if count:
                 dropped["unspellable-gap"] += 1
             return
+        assert ratio is not None  # tuplet_gap only splits when a ratio was given
         fill(Fraction(split[0]), None, count)
         open_ratio, keep_open = ratio, True
         items.append(Item(Fraction(t), "tuplet", ["tuplet", f"n:{ratio[0]}", f"n:{ratio[1]}"]))

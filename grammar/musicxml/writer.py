@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from lxml import etree
 
@@ -168,7 +169,9 @@ class _PartWriter:
     def _voice(self, mel, voice: list[Ev], si: int, k: int, mlen: int) -> int:
         vno, staff = si * 4 + k + 1, self.staff_no(si)
         # Bracket start/stop go on the first and last note or rest inside each tuplet.
-        starts, stops, inside = set(), set(), None
+        starts: set[int] = set()
+        stops: set[int] = set()
+        inside: list[int] | None = None
         for i, ev in enumerate(voice):
             if ev.kind == "tuplet":
                 inside = []
@@ -195,8 +198,9 @@ class _PartWriter:
         return t
 
     def _event(self, mel, ev: Ev, n: int, vno: int, si: int, k: int, tuplet: list[str]) -> None:
-        common = dict(duration=n // self.unit, voice=vno, staff=self.staff_no(si), ratio=ev.ratio,
-                      dtype=None if ev.dtype == "measure" else ev.dtype, dots=ev.dots)
+        common: dict[str, Any] = dict(duration=n // self.unit, voice=vno, staff=self.staff_no(si),
+                                      ratio=ev.ratio, dtype=None if ev.dtype == "measure" else ev.dtype,
+                                      dots=ev.dots)
         if ev.kind == "rest":
             note_el(mel, kind="rest", measure_rest=ev.dtype == "measure", tuplet=tuplet,
                     note_id=f"t{ev.index}" if self.ids else None, **common)

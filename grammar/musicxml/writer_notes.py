@@ -76,6 +76,7 @@ def note_el(
     if kind == "rest":
         E(el, "rest", **({"measure": "yes"} if measure_rest else {}))
     else:
+        assert pitch is not None, "a note or grace needs a pitch"
         step, alter, octave = pitch
         p = E(el, "pitch")
         text_el(p, "step", step)
