@@ -24,3 +24,36 @@ def random_walk(rng: np.random.Generator, max_len: int, policy: Policy | None = 
         out.append(auto.vocab.tokens[tid])
         auto.step(tid)
     return out
+
+
+def canonical_walk(rng: np.random.Generator, max_len: int, policy: Policy | None = None) -> list[str]:
+    """A random walk restricted to what the MusicXML reader writes canonically.
+
+    Masks choices that are grammatical but have a different canonical spelling: a clef before the
+    first event of a voice (the reader puts it in the staff header), a second clef at the same
+    instant or in a secondary voice (clefs belong to the staff in MusicXML; the codec does not
+    keep their order then), <bos>.
+    """
+    auto = ScoreAutomaton(policy)
+    out: list[str] = []
+    clef_at: tuple = ()
+    clef_ids = np.array([auto.vocab.id(t) for t in auto.vocab.tokens if t.startswith("clef:")])
+    while not auto.is_complete:
+        budget = max_len - len(out)
+        if budget - auto.min_to_finish() < CLOSING_SLACK:
+            mask = auto.allowed_mask_within(budget)
+        else:
+            mask = auto.allowed_mask()
+        mask[auto.vocab.bos_id] = False
+        instant = (auto.measure, auto.flat, auto.voice, auto.R)
+        if auto.phase == 6 and (auto.events == 0 or auto.voice > 0 or instant == clef_at):
+            keep = mask.copy()
+            keep[clef_ids] = False
+            if keep.any():
+                mask = keep
+        tid = int(rng.choice(np.flatnonzero(mask)))
+        out.append(auto.vocab.tokens[tid])
+        if out[-1].startswith("clef:") and auto.phase == 6:
+            clef_at = instant
+        auto.step(tid)
+    return out
