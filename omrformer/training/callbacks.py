@@ -35,10 +35,11 @@ class HFExport(pl.Callback):
         return path if path.is_absolute() else Path(trainer.log_dir or trainer.default_root_dir) / path
 
     def on_fit_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self._export(trainer, pl_module)
+        # trainer.log_dir is a collective under DDP: every rank must ask, only rank 0 writes.
+        self._export(trainer, pl_module, self.target(trainer))
 
     @rank_zero_only
-    def _export(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+    def _export(self, trainer: pl.Trainer, pl_module: pl.LightningModule, out: Path) -> None:
         model = pl_module.model
         ckpt = getattr(trainer.checkpoint_callback, "best_model_path", "") or ""
         state = None
@@ -49,7 +50,6 @@ class HFExport(pl.Callback):
             logger.info("exporting best checkpoint %s", ckpt)
         else:
             logger.info("no best checkpoint: exporting the final weights")
-        out = self.target(trainer)
         out.parent.mkdir(parents=True, exist_ok=True)
         # Write beside the target and swap in, so a crash never leaves a half-written model folder.
         tmp = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
