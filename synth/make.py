@@ -21,6 +21,7 @@ from synth.config import SynthConfig, to_dict
 from synth.sample import source_of
 from synth.shards import sha256_file, shard_name, write_atomic, write_shard
 from synth.sources import list_scores
+from synth.token_cache import CACHE_DIRNAME
 from synth.workers import Task, WorkerPool
 
 log = logging.getLogger(__name__)
@@ -93,7 +94,8 @@ def make(
     total = len(todo)
     if total:
         bar = tqdm(total=total, desc="samples", unit="smp", disable=not progress)
-        with WorkerPool(config, source, seed, workers) as pool:
+        cache = None if source == "random" else out / CACHE_DIRNAME
+        with WorkerPool(config, source, seed, workers, token_cache=cache) as pool:
             for o in pool.run(todo):
                 i = o.task.index // k
                 if o.sample is None:

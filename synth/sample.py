@@ -21,10 +21,16 @@ from synth.config import SynthConfig
 from synth.presets import build_presets, choose_preset, degrade
 from synth.raster import choose_scale, rasterize
 from synth.render import Renderer, sample_engraving
-from synth.sources import SourceError, excerpt, label_bytes, list_scores, load_tokens, split_measures
+from synth.sources import SourceError, excerpt, label_bytes, list_scores, split_measures
 from synth.svg_geometry import measures_per_system, parse_svg, to_geometry
+from synth.token_cache import TokenCache
 
 log = logging.getLogger(__name__)
+
+# Lossless either way: zlib's run-length strategy at level 1 is faster than the default level 3 on
+# noisy scans and on clean pages (long white runs), and the files come out no larger
+# (experiments/bench_synth.py prints both on a real page; numbers in docs/synth.md).
+PNG_PARAMS = [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE]
 
 
 class SampleError(RuntimeError):
@@ -68,14 +74,17 @@ def source_of(files: list[Path], seed: int, index: int, attempt: int) -> str:
 class SampleMaker:
     """Holds what is expensive to rebuild per sample: the score list, the Verovio toolkit, the presets."""
 
-    def __init__(self, config: SynthConfig, source: str) -> None:
+    def __init__(self, config: SynthConfig, source: str, token_cache: Path | None = None) -> None:
+        """``token_cache``: a folder for tokens of source scores shared across workers and runs
+        (see synth.token_cache); without it, each maker keeps its own in-memory LRU only."""
         self.config = config
         self.source = source
         self.files: list[Path] = [] if source == "random" else list_scores(source)
         self.presets = build_presets(config.distortions)
         self._renderer: Renderer | None = None
-        self._tokens: dict[Path, list[str]] = {}
-        # Seconds spent per stage over this maker's life (experiments/bench_synth.py reports them).
+        self.tokens = TokenCache(token_cache)
+        # CPU seconds per stage over this maker's life (experiments/bench_synth.py reports them;
+        # CPU, not wall, so a busy machine does not inflate them).
         self.timings: dict[str, float] = {k: 0.0 for k in ("score", "render", "raster", "distort", "encode")}
 
     @property
@@ -93,19 +102,15 @@ class SampleMaker:
             n = int(rng.integers(d.measures[0], d.measures[1] + 1))
             return f"random:difficulty={difficulty:.3f}", generate(rng, difficulty=difficulty, measures=n)
         path = self.files[pick_file(rng, len(self.files))]
-        if path not in self._tokens:
-            try:
-                self._tokens[path] = load_tokens(path)
-            except SourceError as err:
-                raise SampleError(str(path), str(err).removeprefix(f"{path}: ")) from None
-            if len(self._tokens) > 64:  # bounded cache: a worker may see thousands of files
-                self._tokens.pop(next(iter(self._tokens)))
-        return str(path), self._tokens[path]
+        try:
+            return str(path), self.tokens.get(path)
+        except (SourceError, OSError) as err:
+            raise SampleError(str(path), str(err).removeprefix(f"{path}: ")) from None
 
     def make(self, seed: int, index: int, attempt: int = 0) -> Sample:
         cfg = self.config
         rng = np.random.default_rng([seed, index, attempt])
-        t0 = time.perf_counter()
+        t0 = time.process_time()
         name, tokens = self._score(rng)
         measures = split_measures(tokens)
         lo, hi = cfg.excerpt.system_measures if cfg.level == "system" else cfg.excerpt.page_measures
@@ -117,7 +122,7 @@ class SampleMaker:
         except ValueError as err:  # TokenSequenceError: the excerpt is not a valid sequence
             raise SampleError(name, f"cannot write measures {start}-{start + count}: {err}") from None
         engraving = sample_engraving(cfg.style, cfg.level, rng)
-        t1 = time.perf_counter()
+        t1 = time.process_time()
         try:
             svg, pages = self.renderer.render(xml, engraving, cfg.level)
             layout = parse_svg(svg)
@@ -135,7 +140,7 @@ class SampleMaker:
             if pages == 1 and shown != count or shown > count or shown == 0:
                 raise SampleError(name, f"page 1 shows {shown} measures of {count} engraved")
             label = self._page_label(ex, per_system)
-        t2 = time.perf_counter()
+        t2 = time.process_time()
         geom1 = to_geometry(layout, 1.0)
         target = float(rng.uniform(*cfg.raster.staff_space_px))
         scale = choose_scale(geom1.staff_space(), cfg.raster.dpi, target, layout.width)
@@ -143,12 +148,12 @@ class SampleMaker:
         geometry = to_geometry(layout, scale)
         if image.shape != (geometry.height, geometry.width):  # librsvg rounds sizes its own way
             geometry.height, geometry.width = image.shape
-        t3 = time.perf_counter()
+        t3 = time.process_time()
         preset = choose_preset(cfg.presets, rng)
         image, geometry, applied = degrade(image, geometry, self.presets[preset], rng)
-        t4 = time.perf_counter()
-        ok, png = cv2.imencode(".png", image, [cv2.IMWRITE_PNG_COMPRESSION, 3])
-        spans = (t1 - t0, t2 - t1, t3 - t2, t4 - t3, time.perf_counter() - t4)
+        t4 = time.process_time()
+        ok, png = cv2.imencode(".png", image, PNG_PARAMS)
+        spans = (t1 - t0, t2 - t1, t3 - t2, t4 - t3, time.process_time() - t4)
         for stage, dt in zip(self.timings, spans, strict=True):
             self.timings[stage] += dt
         if not ok:

@@ -15,6 +15,7 @@ from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
+from pathlib import Path
 from typing import Any
 
 from synth.config import SynthConfig
@@ -41,12 +42,28 @@ class Outcome:
     seconds: float = 0.0
 
 
-def _worker_main(conn: Connection, config: SynthConfig, source: str, seed: int) -> None:
+def single_thread() -> None:
+    """One worker = one core: keep OpenCV and libvips from starting thread pools of their own.
+
+    W workers on W cores already fill the machine; extra threads would only contend (and blur the
+    per-core speed experiments/bench_synth.py measures). Results do not depend on it.
+    """
+    import cv2
+    import pyvips
+
+    cv2.setNumThreads(1)
+    pyvips.concurrency_set(1)
+
+
+def _worker_main(
+    conn: Connection, config: SynthConfig, source: str, seed: int, token_cache: Path | None = None
+) -> None:
     from synth.fonts import install_fontconfig
     from synth.sample import SampleError, SampleMaker
 
     install_fontconfig()
-    maker = SampleMaker(config, source)
+    single_thread()
+    maker = SampleMaker(config, source, token_cache)
     while True:
         task = conn.recv()
         if task is None:
@@ -67,9 +84,11 @@ def _worker_main(conn: Connection, config: SynthConfig, source: str, seed: int) 
 
 
 class _Slot:
-    def __init__(self, ctx, config: SynthConfig, source: str, seed: int) -> None:
+    def __init__(self, ctx, config: SynthConfig, source: str, seed: int, token_cache: Path | None) -> None:
         self.conn, child = ctx.Pipe()
-        self.proc = ctx.Process(target=_worker_main, args=(child, config, source, seed), daemon=True)
+        self.proc = ctx.Process(
+            target=_worker_main, args=(child, config, source, seed, token_cache), daemon=True
+        )
         self.proc.start()
         child.close()
         self.task: Task | None = None
@@ -85,8 +104,15 @@ class _Slot:
 class WorkerPool:
     """Runs tasks on ``workers`` processes; ``run`` yields an ``Outcome`` per task, in completion order."""
 
-    def __init__(self, config: SynthConfig, source: str, seed: int, workers: int = 1) -> None:
-        self.args = (config, source, seed)
+    def __init__(
+        self,
+        config: SynthConfig,
+        source: str,
+        seed: int,
+        workers: int = 1,
+        token_cache: Path | None = None,
+    ) -> None:
+        self.args = (config, source, seed, token_cache)
         self.timeout = config.timeout_s
         self.ctx = mp.get_context("spawn")  # fork would copy the parent's fontconfig/verovio state
         self.slots = [_Slot(self.ctx, *self.args) for _ in range(max(1, workers))]

@@ -79,16 +79,36 @@ def affine_points(m: np.ndarray):
     return fn
 
 
+def _sample(field: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Bilinear values of a displacement field at points; ``field`` is (H, W), (1, W) or (H, 1)."""
+    h, w = field.shape
+    if h == 1:
+        return np.interp(x, np.arange(w), field[0])
+    if w == 1:
+        return np.interp(y, np.arange(h), field[:, 0])
+    xi, yi = x.astype(np.float32)[None, :], y.astype(np.float32)[None, :]
+    return cv2.remap(field, xi, yi, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)[0]
+
+
 def remap_with_points(image: np.ndarray, dx: np.ndarray, dy: np.ndarray, geometry: Geometry | None):
     """Warp by a backward displacement field (output pixel (x, y) reads input (x+dx, y+dy)).
 
+    ``dx``/``dy`` are float32 (H, W) fields, or (1, W) / (H, 1) when they vary along one axis only
+    (a page curl): the full-size maps are then built by broadcasting in a single pass each.
     Points move forward: solve p_out + d(p_out) = p_in by fixed-point iteration, exact enough for
     smooth fields whose gradient is well below 1 (ours are).
     """
     h, w = image.shape
-    xs, ys = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    map_x = np.add(np.arange(w, dtype=np.float32)[None, :], dx, dtype=np.float32)
+    map_y = np.add(np.arange(h, dtype=np.float32)[:, None], dy, dtype=np.float32)
+    map_x, map_y = np.broadcast_arrays(map_x, map_y)
     out = cv2.remap(
-        image, xs + dx, ys + dy, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=PAPER
+        image,
+        np.ascontiguousarray(map_x),
+        np.ascontiguousarray(map_y),
+        cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_CONSTANT,
+        borderValue=PAPER,
     )
     if geometry is None:
         return out, None
@@ -96,11 +116,9 @@ def remap_with_points(image: np.ndarray, dx: np.ndarray, dy: np.ndarray, geometr
     def fn(p: np.ndarray) -> np.ndarray:
         q = p.copy()
         for _ in range(6):
-            xi = np.clip(q[:, 0], 0, w - 1).astype(np.float32)
-            yi = np.clip(q[:, 1], 0, h - 1).astype(np.float32)
-            sx = cv2.remap(dx, xi[None, :], yi[None, :], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)[0]
-            sy = cv2.remap(dy, xi[None, :], yi[None, :], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)[0]
-            q = p - np.stack([sx, sy], axis=1)
+            xi = np.clip(q[:, 0], 0, w - 1)
+            yi = np.clip(q[:, 1], 0, h - 1)
+            q = p - np.stack([_sample(dx, xi, yi), _sample(dy, xi, yi)], axis=1)
         return q
 
     return out, geometry.map_points(fn)

@@ -26,7 +26,10 @@ class BleedThrough(Photometric):
 
     def pixels(self, image, params):
         # The verso is approximated by this page mirrored and shifted: same ink density and layout.
-        verso = np.roll(image[:, ::-1], (params["dy"], params["dx"]), axis=(0, 1))
-        verso = cv2.GaussianBlur(verso, (0, 0), params["sigma"]).astype(np.float32)
-        ghost = 1.0 - params["alpha"] * (1.0 - verso / 255.0)
-        return np.minimum(image.astype(np.float32), image.astype(np.float32) * ghost).astype(np.uint8)
+        verso = np.roll(cv2.flip(image, 1), (params["dy"], params["dx"]), axis=(0, 1))
+        verso = cv2.GaussianBlur(verso, (0, 0), params["sigma"])
+        # ghost = 1 - alpha (1 - verso / 255) in [1 - alpha, 1], kept as 255 * ghost in uint8, so the
+        # darkening image * ghost is two integer passes instead of float arithmetic on the page.
+        a = params["alpha"]
+        ghost = cv2.convertScaleAbs(verso, alpha=a, beta=255.0 * (1.0 - a))
+        return cv2.multiply(image, ghost, scale=1.0 / 255.0)

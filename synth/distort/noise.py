@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
-from synth.distort.base import Photometric, to_uint8
+from synth.distort.base import Photometric
 
 
 @dataclass
@@ -18,9 +19,13 @@ class GaussianNoise(Photometric):
         return {"sigma": float(rng.uniform(2.0, self.max_sigma)), "seed": int(rng.integers(2**31))}
 
     def pixels(self, image, params):
-        g = np.random.default_rng(params["seed"])
-        noise = g.standard_normal(image.shape, dtype=np.float32) * params["sigma"]
-        return to_uint8(image.astype(np.float32) + noise)
+        # OpenCV's generator, reseeded from the recorded parameter right here, is deterministic and
+        # ~5x faster than numpy's normals plus float arithmetic on a full page; the noise is rounded
+        # to whole grey levels, which the uint8 result rounds to anyway.
+        cv2.setRNGSeed(params["seed"])
+        noise = np.empty(image.shape, np.int16)
+        cv2.randn(noise, 0.0, params["sigma"])
+        return cv2.add(image, noise, dtype=cv2.CV_8U)  # saturates at 0 and 255
 
 
 @dataclass

@@ -26,8 +26,8 @@ class PageCurl(Distortion):
         h, w = image.shape
         x = np.arange(w, dtype=np.float32)
         wave = np.sin(params["phase"] + np.pi * params["periods"] * x / w).astype(np.float32)
-        dy = np.broadcast_to(params["amplitude"] * h * wave, (h, w)).astype(np.float32)
-        return remap_with_points(image, np.zeros_like(dy), np.ascontiguousarray(dy), geometry)
+        dy = (params["amplitude"] * h * wave)[None, :].astype(np.float32)  # (1, W): depends on x only
+        return remap_with_points(image, np.zeros((1, 1), np.float32), dy, geometry)
 
 
 @dataclass
@@ -42,6 +42,8 @@ class ElasticWarp(Distortion):
 
     def run(self, image, params, geometry):
         shape = image.shape
-        dx = smooth_field(params["seed"], shape, self.cells) * params["pixels"]
-        dy = smooth_field(params["seed"] + 1, shape, self.cells) * params["pixels"]
+        dx = smooth_field(params["seed"], shape, self.cells)
+        dy = smooth_field(params["seed"] + 1, shape, self.cells)
+        dx *= params["pixels"]  # in place: these are full-page float32 fields
+        dy *= params["pixels"]
         return remap_with_points(image, dx, dy, geometry)
