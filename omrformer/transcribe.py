@@ -167,6 +167,8 @@ def load_model(model: str | os.PathLike | None, device: str = "cpu") -> tuple[An
         model = path
     where = str(model)
     local = Path(where)
+    if not local.exists() and (where.count("/") != 1 or where.startswith((".", "/", "~"))):
+        raise TranscriptionError(f"{where}: no such model folder")
     if local.exists() and not (local / "config.json").is_file():
         raise TranscriptionError(f"{where}: not a model folder (no config.json)")
     try:

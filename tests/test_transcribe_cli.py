@@ -96,7 +96,7 @@ def test_corrupt_model_folder_is_a_clear_error(tmp_path, capsys):
     assert len(err.strip().splitlines()) == 1
     rc = main(["transcribe", str(FIXTURES / "single_staff.png"), "--model", str(tmp_path / "nope"),
                "--device", "cpu"])
-    assert rc == 2 and "cannot load the model" in capsys.readouterr().err
+    assert rc == 2 and "no such model folder" in capsys.readouterr().err
 
 
 def test_overlay_is_drawn(model_dir, tmp_path, capsys):
