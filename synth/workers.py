@@ -25,6 +25,9 @@ log = logging.getLogger(__name__)
 # Test hooks: make the worker die (or hang) on this sample index, attempt 0.
 CRASH_ENV = "SYNTH_TEST_CRASH_INDEX"
 HANG_ENV = "SYNTH_TEST_HANG_INDEX"
+# The first task of a fresh worker also pays for its start-up (imports, Verovio, fonts), which on a
+# busy machine can take longer than a short per-sample timeout; it gets this much extra time.
+STARTUP_GRACE_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -93,6 +96,7 @@ class _Slot:
         child.close()
         self.task: Task | None = None
         self.deadline = 0.0
+        self.answered = False  # has this worker finished a task (so it is past its start-up)?
 
     def kill(self) -> None:
         if self.proc.is_alive():
@@ -123,7 +127,8 @@ class WorkerPool:
             for s in self.slots:
                 if s.task is None and todo:
                     s.task = todo.popleft()
-                    s.deadline = time.monotonic() + self.timeout
+                    grace = 0.0 if s.answered else STARTUP_GRACE_S
+                    s.deadline = time.monotonic() + self.timeout + grace
                     s.conn.send(s.task)
             busy = [s for s in self.slots if s.task]
             ready = wait([s.conn for s in busy] + [s.proc.sentinel for s in busy], timeout=0.5)
@@ -137,7 +142,7 @@ class WorkerPool:
                     except (EOFError, OSError):
                         out = None
                     if out is not None:
-                        s.task = None
+                        s.task, s.answered = None, True
                         yield out
                         continue
                 if not s.proc.is_alive() or s.proc.sentinel in ready:

@@ -15,7 +15,8 @@ from grammar.validate import validate
 from synth.config import ConfigError, load_config
 from synth.make import make
 from synth.shards import iter_samples, sha256_file
-from synth.workers import CRASH_ENV
+from synth.token_cache import CACHE_DIRNAME
+from synth.workers import CRASH_ENV, HANG_ENV
 
 FIXTURES = Path(__file__).parent / "fixtures" / "synth"
 ROOT = Path(__file__).resolve().parents[1]
@@ -47,7 +48,8 @@ def test_same_seed_same_bytes_and_resume_after_a_lost_shard(run_a, tmp_path):
     assert _shas(b) == _shas(run_a)
     (b / "shard-000001.tar").unlink()  # a killed run: shard 1 never finished
     (b / "shard-000002.tar").write_bytes(b"truncated")  # or finished half-written
-    summary = _run(b)
+    assert list((b / CACHE_DIRNAME).glob("*.json")), "scores were not cached on disk"
+    summary = _run(b)  # this run reads the scores' tokens from the disk cache: same bytes
     assert summary.shards_kept == 1 and summary.shards_made == 2
     assert _shas(b) == _shas(run_a)
     manifest = json.loads((b / "manifest.json").read_text())
@@ -108,6 +110,18 @@ def test_a_worker_crash_is_recorded_and_the_run_completes(tmp_path, monkeypatch)
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     (fail,) = manifest["failures"]
     assert fail["index"] == 1 and "worker died" in fail["reason"] and fail["source"].endswith(".musicxml")
+
+
+def test_a_hang_is_recorded_with_its_reason_and_the_run_completes(tmp_path, monkeypatch):
+    monkeypatch.setenv(HANG_ENV, "1")  # the worker sleeps for an hour on sample 1, first attempt
+    cfg = _config(timeout_s=4.0)
+    summary = make(cfg, str(FIXTURES), tmp_path, 3, 3, workers=1, progress=False)
+    assert summary.samples == 3 and summary.missing == 0
+    (fail,) = json.loads((tmp_path / "manifest.json").read_text())["failures"]
+    assert fail["index"] == 1 and fail["attempt"] == 0 and fail["reason"] == "timed out after 4 s"
+    assert fail["source"].endswith(".musicxml")
+    got = {s["meta"]["index"]: s["meta"]["attempt"] for s in iter_samples(sorted(tmp_path.glob("*.tar")))}
+    assert got == {0: 0, 1: 1, 2: 0}  # sample 1 was made by its retry on a fresh worker
 
 
 def test_random_source_makes_valid_samples(tmp_path):
