@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from synth.config import ConfigError, load_config
+from synth.fonts import FontError, install_fontconfig
 from synth.sources import SourceError, list_scores
 
 log = logging.getLogger("synth")
@@ -64,6 +65,13 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, SourceError, ValueError) as err:
         print(f"synth: error: {err}", file=sys.stderr)
         return 2
+    try:
+        # Once, here, before any worker starts: a machine that cannot prepare the fonts (e.g. no
+        # brotli) gets one line now instead of every worker dying on start-up.
+        install_fontconfig()
+    except FontError as err:
+        print(f"synth: error: {err}", file=sys.stderr)
+        return 3
     if args.command == "preview":
         from synth.preview import preview
 

@@ -39,13 +39,16 @@ def verovio_data_dir() -> Path:
     return Path(verovio.__file__).resolve().parent / "data"
 
 
+NO_BROTLI = (
+    "decoding Verovio's WOFF2 fonts needs brotli: install the 'brotli' Python package "
+    "(pip install brotli; a declared dependency of omrformer) or the system libbrotlidec"
+)
+
+
 class _LibBrotli:
     """Minimal ``brotli.decompress`` over the system libbrotlidec (fontTools needs it for WOFF2)."""
 
-    def __init__(self) -> None:
-        name = ctypes.util.find_library("brotlidec")
-        if not name:
-            raise FontError("WOFF2 fonts need brotli: install the 'brotli' Python package or libbrotlidec")
+    def __init__(self, name: str) -> None:
         self._lib = ctypes.CDLL(name)
 
     def decompress(self, data: bytes) -> bytes:
@@ -60,13 +63,32 @@ class _LibBrotli:
         raise FontError("brotli: could not decompress an embedded font")
 
 
-def _woff2_to_ttf(data: bytes) -> bytes:
+def brotli_decompressor():
+    """Something with ``decompress(bytes) -> bytes``: the brotli package, else libbrotlidec.
+
+    Raises FontError (one clear sentence) when the machine has neither.
+    """
+    try:
+        import brotli
+
+        return brotli
+    except ImportError:
+        pass
+    name = ctypes.util.find_library("brotlidec")
+    if not name:
+        raise FontError(NO_BROTLI)
+    try:
+        return _LibBrotli(name)
+    except OSError as err:
+        raise FontError(f"{NO_BROTLI} ({name} does not load: {err})") from None
+
+
+def _woff2_to_ttf(data: bytes, brotli) -> bytes:
     import fontTools.ttLib.woff2 as woff2
     from fontTools.ttLib import TTFont
 
-    if not woff2.haveBrotli:  # no brotli module in the venv: fall back to the C library
-        woff2.brotli = _LibBrotli()
-        woff2.haveBrotli = True
+    woff2.brotli = brotli  # the decompressor chosen once for this extraction (see brotli_decompressor)
+    woff2.haveBrotli = True
     font = TTFont(io.BytesIO(data))
     font.flavor = None
     buf = io.BytesIO()
@@ -86,6 +108,7 @@ def extract_fonts(cache_dir: Path) -> list[Path]:
     data_dir = verovio_data_dir()
     cache_dir.mkdir(parents=True, exist_ok=True)
     out = []
+    brotli = None  # found on first need: a machine whose fonts are already extracted needs none
     for name in (TEXT_FONT_CSS, *MUSIC_FONTS):
         css_path = data_dir / f"{name}.css"
         if not css_path.is_file():
@@ -96,7 +119,8 @@ def extract_fonts(cache_dir: Path) -> list[Path]:
                 m = _B64_RE.search(face)
                 if not m:
                     raise FontError(f"{css_path}: @font-face {i} has no base64 data")
-                _write_atomic(target, _woff2_to_ttf(base64.b64decode(m.group(1))))
+                brotli = brotli or brotli_decompressor()
+                _write_atomic(target, _woff2_to_ttf(base64.b64decode(m.group(1)), brotli))
             out.append(target)
     return out
 
@@ -129,6 +153,8 @@ def install_fontconfig(cache_dir: Path | None = None) -> Path:
         extract_fonts(cache_dir)
     except (OSError, ValueError) as err:
         raise FontError(f"{cache_dir}: cannot prepare fonts: {err}") from err
+    except FontError as err:
+        raise FontError(f"{cache_dir}: cannot prepare fonts: {err}") from None
     conf = cache_dir / "fonts.conf"
     text = FONTS_CONF.format(fonts=cache_dir.resolve())
     if not conf.is_file() or conf.read_text() != text:

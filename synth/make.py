@@ -18,6 +18,7 @@ from typing import Any
 from tqdm import tqdm
 
 from synth.config import SynthConfig, to_dict
+from synth.fonts import install_fontconfig
 from synth.sample import source_of
 from synth.shards import sha256_file, shard_name, write_atomic, write_shard
 from synth.sources import list_scores
@@ -93,6 +94,7 @@ def make(
     todo = deque(Task(j, 0) for r in todo_shards.values() for j in r)
     total = len(todo)
     if total:
+        install_fontconfig()  # here, not only in each worker: a FontError surfaces once, at start
         bar = tqdm(total=total, desc="samples", unit="smp", disable=not progress)
         cache = None if source == "random" else out / CACHE_DIRNAME
         with WorkerPool(config, source, seed, workers, token_cache=cache) as pool:
