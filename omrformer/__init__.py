@@ -17,6 +17,7 @@ _LAZY = {
     "OmrformerModel": "omrformer.modeling.model",
     "OmrformerProcessor": "omrformer.processor",
     "NoStaffFound": "omrformer.vision.staff_detection",
+    "transcribe": "omrformer.transcribe",
 }
 _registered = False
 
@@ -41,6 +42,9 @@ def __getattr__(name: str) -> Any:
         value = getattr(importlib.import_module(_LAZY[name]), name)
         if name in ("OmrformerConfig", "OmrformerModel"):
             register_auto_classes()
+        # Cache it: ``omrformer.transcribe`` is also a submodule, and importing it sets the package
+        # attribute to the module object, which would shadow the function on the next access.
+        globals()[name] = value
         return value
     raise AttributeError(f"module 'omrformer' has no attribute {name!r}")
 
