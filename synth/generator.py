@@ -3,7 +3,9 @@
 ``generate(rng, difficulty, measures)`` returns canonical model tokens (no ``<bos>``/``<eos>``).
 Difficulty 0 gives one monophonic treble staff of simple values; 1 gives up to 4 parts of grand
 staves with 4 voices, chords, tuplets, grace notes, ties, clef/key/time changes and every
-clef, key and duration. Every measure's primary voice fills its time signature exactly.
+clef, key and duration. Tuplets are mostly triplets (3:2), and duplets (2:3) in compound time;
+quintuplets (5:4), sextuplets (6:4), septuplets (7:4, 7:8) and quadruplets (4:3, compound time)
+grow more frequent with difficulty. Every measure's primary voice fills its time signature exactly.
 """
 
 from __future__ import annotations
@@ -39,6 +41,22 @@ VALUES = tuple(
     for dots in range(4)
     if note_ticks(t, dots) % GRAIN == 0
 )
+COMPOUND = {(6, 8), (9, 8), (12, 8), (3, 8)}
+# Tuplet kinds: (actual, normal, unit types, compound time only, weight). A tuplet spans ``normal``
+# units and holds ``actual`` units of notes/rests; duplets and quadruplets appear in compound time
+# as in real scores. Every unit stays a whole number of ticks in its ratio (checked at import).
+TUPLETS: tuple[tuple[int, int, tuple[str, ...], bool, float], ...] = (
+    (3, 2, ("quarter", "eighth", "16th"), False, 6.0),
+    (5, 4, ("eighth", "16th", "32nd"), False, 1.0),
+    (6, 4, ("16th", "32nd"), False, 1.0),
+    (7, 4, ("16th", "32nd"), False, 0.7),
+    (7, 8, ("16th", "32nd"), False, 0.5),
+    (2, 3, ("quarter", "eighth"), True, 2.0),
+    (4, 3, ("eighth", "16th"), True, 1.0),
+)
+for _a, _n, _units, _, _ in TUPLETS:
+    for _u in _units:
+        note_ticks(_u, 0, _a, _n)  # raises ValueError if a unit is not a whole number of ticks
 _BASE = {"G": ("G", 4), "F": ("F", 3), "C": ("C", 4), "p": ("B", 4)}  # clef sign -> pitch on its line
 _SHIFT = {"8vb": -7, "8va": 7, "15mb": -14, "15ma": 14}
 
@@ -114,7 +132,32 @@ class _Gen:
                 out += ["chord", f"pitch:{STEPS[top % 7]}{top // 7}"]
         return out
 
-    def voice(self, v: _Voice, length: int, clefs: list[str]) -> list[str]:
+    def tuplet(self, v: _Voice, remaining: int, compound: bool) -> tuple[list[str], int] | None:
+        """A whole tuplet that fits ``remaining`` ticks (tokens, ticks it spans), or None."""
+        shortest = 3 + int(self.d * 5)  # as in ``value``: no shorter type than the difficulty allows
+        kinds, weights = [], []
+        for a, n, units, compound_only, w in TUPLETS:
+            if compound_only and not compound:
+                continue
+            for u in units:
+                if DURATION_TYPES.index(u) <= shortest and n * type_ticks(u) <= remaining:
+                    kinds.append((a, n, u))
+                    # 3:2 from the start; the rarer ratios grow with difficulty.
+                    weights.append(w if (a, n) in ((3, 2), (2, 3)) else w * self.d)
+        if not kinds:
+            return None
+        p = np.array(weights) / sum(weights)
+        a, n, unit = kinds[int(self.rng.choice(len(kinds), p=p))]
+        longer = DURATION_TYPES[DURATION_TYPES.index(unit) - 1]
+        out, filled = ["tuplet", f"n:{a}", f"n:{n}"], 0
+        while filled < a:  # ``a`` units of notes/rests, some of them two units long
+            two = a - filled >= 2 and self.rng.random() < 0.25 * self.d
+            out += self.event(v, longer if two else unit, 0, None, True)
+            filled += 2 if two else 1
+        out.append("tuplet-end")
+        return out, n * type_ticks(unit)
+
+    def voice(self, v: _Voice, length: int, clefs: list[str], compound: bool = False) -> list[str]:
         """One voice filling ``length`` ticks; ``clefs`` empty forbids mid-measure clef changes."""
         if self.rng.random() < 0.04:
             return ["voice", "rest", "dur:measure"]
@@ -122,20 +165,12 @@ class _Gen:
         while remaining > 0:
             if self.chance(0.06):
                 out += ["grace", *self.pitch(v)[0], f"dur:{self.rng.choice(['eighth', '16th'])}"]
-            if tie is None and self.chance(0.12) and remaining >= 2 * type_ticks("eighth"):
-                t = str(
-                    self.rng.choice(
-                        ["eighth", "16th"]
-                        if remaining < 2 * type_ticks("quarter")
-                        else ["quarter", "eighth", "16th"]
-                    )
-                )
-                out += ["tuplet", "n:3", "n:2"]
-                for _ in range(3):
-                    out += self.event(v, t, 0, None, True)
-                out.append("tuplet-end")
-                remaining -= 2 * type_ticks(t)
-                continue
+            if tie is None and self.chance(0.12):
+                tup = self.tuplet(v, remaining, compound)
+                if tup is not None:
+                    out += tup[0]
+                    remaining -= tup[1]
+                    continue
             dtype, dots, ticks = self.value(remaining)
             ev = self.event(v, dtype, dots, tie, True)
             out += ev
@@ -196,7 +231,7 @@ def generate(rng: np.random.Generator, difficulty: float = 0.5, measures: int = 
                     offset = (4 - 8 * vi // max(1, n_voices[s] - 1)) if n_voices[s] > 1 else 0
                     # A clef change belongs to the staff; canonically it sits in the primary voice.
                     others = [c for c in clefs if c != staff_clefs[s]] if vi == 0 else []
-                    voice = g.voice(_Voice(centre + offset, 3 + int(4 * d)), length, others)
+                    voice = g.voice(_Voice(centre + offset, 3 + int(4 * d)), length, others, time in COMPOUND)
                     staff_clefs[s] = next(
                         (t for t in reversed(voice) if t.startswith("clef:")), staff_clefs[s]
                     )

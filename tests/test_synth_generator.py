@@ -7,9 +7,10 @@ import collections
 import numpy as np
 import pytest
 
+from grammar.musicxml import read_score, write_score
 from grammar.validate import validate
 from grammar.vocab import CLEFS, DURATION_TYPES, KEY_FIFTHS
-from synth.generator import generate
+from synth.generator import TUPLETS, generate
 
 N = 120
 
@@ -77,3 +78,42 @@ def test_same_generator_state_same_score():
     b = generate(np.random.default_rng(5), 0.7, 6)
     c = generate(np.random.default_rng(6), 0.7, 6)
     assert a == b and a != c
+
+
+def _ratios(tokens: list[str]) -> set[tuple[int, int]]:
+    return {(int(tokens[i + 1][2:]), int(tokens[i + 2][2:])) for i, t in enumerate(tokens) if t == "tuplet"}
+
+
+def test_generator_writes_every_tuplet_ratio_and_duplets_only_in_compound_time(scores):
+    seen = set().union(*(_ratios(s) for s in scores))
+    assert seen == {(a, n) for a, n, *_ in TUPLETS}
+    compound = {"n:6 n:8", "n:9 n:8", "n:12 n:8", "n:3 n:8"}
+    for s in scores:
+        time = ""
+        for i, t in enumerate(s):
+            if t.startswith("time"):
+                time = " ".join(s[i + 1 : i + 3]) if t == "time" else t
+            elif t == "tuplet" and s[i + 2] == "n:3":
+                assert time in compound, (s[i : i + 3], time)
+
+
+def _round_trip_ok(tokens: list[str]) -> bool:
+    return list(read_score(write_score(tokens)).tokens) == tokens
+
+
+def test_generated_tuplets_survive_the_codec(scores):
+    # The label is write_score(tokens) and the model learns read_score of it: they must agree.
+    # One score per tuplet ratio keeps this fast; the slow variant checks every score.
+    firsts = {}
+    for s in scores:
+        for r in _ratios(s):
+            firsts.setdefault(r, s)
+    assert len(firsts) == len(TUPLETS)
+    for r, s in firsts.items():
+        assert _round_trip_ok(s), r
+
+
+@pytest.mark.slow
+def test_every_generated_score_survives_the_codec(scores):
+    bad = [i for i, s in enumerate(scores) if not _round_trip_ok(s)]
+    assert not bad, f"seeds {bad} change through write_score/read_score"
