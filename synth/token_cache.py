@@ -9,8 +9,8 @@ the codec, and both are part of the key):
   writing into the same output folder. Each entry is one JSON file named by the sha256 of the
   resolved path, mtime, size and a fingerprint of the codec's source code, written atomically
   (temp file + ``os.replace``), so concurrent writers never expose half a file and a changed score
-  or codec simply misses. Unreadable scores are cached too (their reason), so a bad file costs one
-  read per run, not one per sample.
+  or codec simply misses. Scores the codec rejects are cached too (their reason), so a bad file
+  costs one read per run, not one per sample; a file that cannot be opened is never cached.
 """
 
 from __future__ import annotations
@@ -44,6 +44,15 @@ def codec_fingerprint() -> str:
     return h.hexdigest()[:16]
 
 
+def _readable(path: Path) -> bool:
+    try:
+        with open(path, "rb") as f:
+            f.read(1)
+        return True
+    except OSError:
+        return False
+
+
 class TokenCache:
     """``get(path)`` -> tokens of the score (raises SourceError naming the file, also when cached)."""
 
@@ -65,6 +74,8 @@ class TokenCache:
             if entry is None:
                 self.misses += 1
                 entry = self._read(path)
+                if isinstance(entry, str) and not _readable(path):
+                    raise SourceError(entry)  # an I/O error may pass: never cache it
                 self._to_disk(key, entry)
             else:
                 self.disk_hits += 1

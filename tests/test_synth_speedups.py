@@ -55,6 +55,14 @@ def test_token_cache_keeps_the_reason_of_a_bad_score(tmp_path):
     assert str(second.value) == str(first.value) and again.disk_hits == 1
 
 
+def test_an_unopenable_score_is_not_cached(tmp_path):
+    score = tmp_path / "s.musicxml"
+    score.mkdir()  # opening it fails with an OSError even as root (unlike a chmod 0 file)
+    with pytest.raises(SourceError, match="s.musicxml"):
+        TokenCache(tmp_path / "c").get(score)
+    assert not list((tmp_path / "c").glob("*.json"))
+
+
 def test_a_corrupt_cache_entry_is_a_miss_not_an_error(tmp_path, caplog):
     score = tmp_path / "s.musicxml"
     score.write_bytes(SCORE.read_bytes())
