@@ -26,8 +26,8 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")  # everything is local: never reach for a hub
 
-    from grammar.musicxml import read_score
     from grammar.human import to_human
+    from grammar.musicxml import read_score
     from omrformer.evaluation.metrics import ser
     from omrformer.evaluation.omr_ned import omr_ned
     from omrformer.evaluation.validity import measure_consistency, xsd_problem

@@ -19,7 +19,7 @@ from pathlib import Path
 from grammar.excerpt import split_measures
 from grammar.musicxml import read_score, write_score
 from synth.config import load_config
-from synth.sample import SampleMaker, SampleError
+from synth.sample import SampleError, SampleMaker
 
 ROOT = Path(__file__).resolve().parents[1]
 MARKS = {"pagebreak", "sysbreak", "repeat-start"}
