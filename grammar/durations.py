@@ -76,7 +76,8 @@ def decompose(ticks: int) -> list[tuple[str, int]]:
         rest -= total
         if rest == 0:
             return out
-    raise ValueError(f"length {ticks} ticks ({Fraction(ticks, TICKS_PER_QUARTER)} quarters) cannot be spelled without tuplets")
+    quarters = Fraction(ticks, TICKS_PER_QUARTER)
+    raise ValueError(f"length {ticks} ticks ({quarters} quarters) cannot be spelled without tuplets")
 
 
 def format_quarters(ticks: int) -> str:
