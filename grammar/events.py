@@ -70,8 +70,6 @@ class EventMixin:
             self._fail(
                 "whole-measure-rest", "a whole-measure rest or space must be the only event of its voice"
             )
-        if c == C.SPACE and self.tup is not None:
-            self._fail("space-in-tuplet", "an invisible space cannot be inside a tuplet")
         if self.strict and c != C.GRACE and not self._event_fits(c):
             if self.R <= 0:
                 raise self._error("overfull", f"the measure is already full ({self._time_name()})")
@@ -112,7 +110,7 @@ class EventMixin:
             if self.ev not in (C.REST, C.SPACE):
                 raise self._error("syntax", "only rests and spaces can last a whole measure")
             if self.tup is not None:
-                self._fail("space-in-tuplet", "a whole-measure rest cannot be inside a tuplet")
+                self._fail("measure-rest-in-tuplet", "a whole-measure rest or space cannot be inside a tuplet")
             elif self.events or self.R != self.mlen[self.flat]:
                 self._fail(
                     "whole-measure-rest", "a whole-measure rest or space must be the only event of its voice"

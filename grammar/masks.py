@@ -71,8 +71,6 @@ class MaskMixin:
 
     def _event_fits(self: ScoreAutomaton, c: int) -> bool:
         """Can a note/rest/space start here and still leave a finishable voice?"""
-        if c == C.SPACE and self.tup is not None:
-            return False
         if c in (C.REST, C.SPACE) and self._measure_rest_ok():
             return True
 

@@ -27,7 +27,7 @@ RULES: dict[str, str] = {
     "tuplet-nested": "a tuplet inside another tuplet",
     "tuplet-empty": "a tuplet without a note or rest",
     "tuplet-unclosed": "a tuplet still open when its voice ends",
-    "space-in-tuplet": "an invisible space or whole-measure rest inside a tuplet",
+    "measure-rest-in-tuplet": "a whole-measure rest or space inside a tuplet",
     "unfinishable": "a duration after which the measure can no longer be completed",
     "unterminated": "the sequence stops inside a measure or without <eos>",
 }
