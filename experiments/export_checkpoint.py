@@ -1,0 +1,66 @@
+"""Copy a trained Hugging Face folder (e.g. a run's ``hf_best``) to where it ships, checked.
+
+    python experiments/export_checkpoint.py runs/cpu_checkpoint/csv/version_0/hf_best \\
+        omrformer/pretrained/omrformer-small [--max-shard-size 15MB]
+
+Reloads the written folder offline and checks that its logits equal the source's on a test input,
+so a checkpoint that does not round-trip is never bundled. The destination is replaced atomically.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("src", type=Path)
+    ap.add_argument("dst", type=Path)
+    ap.add_argument("--max-shard-size", default="15MB", help="<= 15MB fits the GPU tool's file limit")
+    args = ap.parse_args(argv)
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    import torch
+
+    from grammar.vocab import VOCAB
+    from omrformer import OmrformerModel, OmrformerProcessor
+
+    if not (args.src / "config.json").is_file():
+        print(f"export: {args.src} is not a model folder (no config.json)", file=sys.stderr)
+        return 2
+    model = OmrformerModel.from_pretrained(args.src).eval()
+    processor = OmrformerProcessor.from_pretrained(args.src)
+    tmp = Path(tempfile.mkdtemp(prefix=".export-", dir=args.dst.parent if args.dst.parent.exists() else None))
+    try:
+        model.save_pretrained(tmp, max_shard_size=args.max_shard_size)
+        processor.save_pretrained(tmp)
+        tmp.chmod(0o755)
+        for f in tmp.iterdir():
+            f.chmod(0o644)  # save_pretrained writes shards 0600; a shipped file must be readable
+        reloaded = OmrformerModel.from_pretrained(tmp).eval()
+        torch.manual_seed(0)
+        image = (torch.rand(160, 320) * 255).to(torch.uint8).numpy()
+        batch = processor(images=[image], return_tensors="pt")
+        ids = torch.tensor([[VOCAB.bos_id]])
+        with torch.no_grad():
+            a = model(**batch, decoder_input_ids=ids).logits
+            b = reloaded(**batch, decoder_input_ids=ids).logits
+        if not torch.equal(a, b):
+            print("export: reloaded logits differ from the source's; nothing written", file=sys.stderr)
+            return 1
+        if args.dst.exists():
+            shutil.rmtree(args.dst)
+        args.dst.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(tmp, args.dst)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print(f"exported {args.src} -> {args.dst} (logits identical after reload)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
