@@ -67,10 +67,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"OMR-NED:         {omr_ned(res.musicxml, truth).omr_ned:.3f}")
         print(f"XSD-valid:       {'yes' if xsd_problem(res.musicxml) is None else xsd_problem(res.musicxml)}")
         print(f"measures consistent: {consistency.rate}")
-        print("predicted (first lines):")
-        print("".join(to_human(pred).splitlines(keepends=True)[:4]), end="")
-        print("truth (first lines):")
-        print("".join(to_human(ref).splitlines(keepends=True)[:4]), end="")
+        for title, toks in (("predicted", pred), ("truth", ref)):
+            print(f"{title} (first measures):")
+            for line in to_human(toks).splitlines()[:4]:
+                print("  " + (line if len(line) <= 200 else line[:197] + "..."))
     return 1 if failed else 0
 
 
