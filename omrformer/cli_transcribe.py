@@ -100,6 +100,8 @@ def run(args: argparse.Namespace) -> int:
         elif page.repair:
             print(f"omrformer: {page.name}: {page.repair}", file=sys.stderr)
     for page, path in zip(done, _output_paths(done, args), strict=True):
+        # A page without an error always carries both its tokens and its MusicXML (Transcriber._finish).
+        assert page.tokens is not None and page.musicxml is not None
         data = page.musicxml if args.format == "musicxml" else to_human(page.tokens).encode()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -119,7 +119,7 @@ class OmrformerProcessor:
         s = self.settings
         if isinstance(image, (str, os.PathLike)):
             source = source or str(image)
-            gray = load_image(image)
+            gray = load_image(Path(image))
         else:
             gray = to_gray(image)
         source = source or "image"

@@ -54,7 +54,7 @@ TUPLETS: tuple[tuple[int, int, tuple[str, ...], bool, float], ...] = (
     (2, 3, ("quarter", "eighth"), True, 2.0),
     (4, 3, ("eighth", "16th"), True, 1.0),
 )
-for _a, _n, _units, _, _ in TUPLETS:
+for _a, _n, _units, _compound, _weight in TUPLETS:
     for _u in _units:
         note_ticks(_u, 0, _a, _n)  # raises ValueError if a unit is not a whole number of ticks
 _BASE = {"G": ("G", 4), "F": ("F", 3), "C": ("C", 4), "p": ("B", 4)}  # clef sign -> pitch on its line

@@ -101,6 +101,8 @@ def degrade(
         params = d.sample(rng, image.shape[:2])
         if not hit:
             continue
-        image, geometry = d.run(image, params, geometry)
+        image, moved = d.run(image, params, geometry)
+        assert moved is not None  # a distortion maps a given geometry; only a missing one stays None
+        geometry = moved
         applied.append({"name": d.name, **params})
     return image, geometry, applied

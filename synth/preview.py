@@ -45,6 +45,7 @@ def preview(config: SynthConfig, source: str, out: Path, count: int, seed: int) 
         else:
             continue
         image = cv2.imdecode(np.frombuffer(s.png, np.uint8), cv2.IMREAD_GRAYSCALE)
+        assert image is not None  # the PNG was just encoded by the sample maker
         ok, png = cv2.imencode(".png", draw_geometry(image, Geometry.from_json(s.geometry)))
         path = out / f"preview-{i:03d}.png"
         write_atomic(path, png.tobytes())

@@ -47,9 +47,12 @@ def split_measures(tokens: list[str]) -> list[list[str]]:
     try:
         from grammar.excerpt import split_measures as split
     except ImportError:
-        split = None
-    if split is not None:
-        return [list(m) for m in split(tokens)]
+        return _split_on_barlines(tokens)
+    return [list(m) for m in split(tokens)]
+
+
+def _split_on_barlines(tokens: list[str]) -> list[list[str]]:
+    """Tokens of each measure, cut after every barline (without grammar.excerpt)."""
     from grammar.vocab import BARLINES
 
     measures, cur = [], []
@@ -72,11 +75,9 @@ def excerpt(tokens: list[str], start: int, stop: int) -> tuple[list[str], int]:
     try:
         from grammar.excerpt import excerpt as cut
     except ImportError:
-        cut = None
-    if cut is not None:
-        return list(cut(tokens, start, stop)), start
-    measures = split_measures(tokens)
-    return [t for m in measures[: stop - start] for t in m], 0
+        measures = split_measures(tokens)
+        return [t for m in measures[: stop - start] for t in m], 0
+    return list(cut(tokens, start, stop)), start
 
 
 def label_bytes(tokens: list[str]) -> bytes:

@@ -127,7 +127,7 @@ def to_geometry(layout: SvgLayout, scale: float) -> Geometry:
             measure_no += 1
             sys_x0 = x0 if sys_x0 is None else min(sys_x0, x0)
             sys_x1 = x1 if sys_x1 is None else max(sys_x1, x1)
-        if sys_x0 is not None:
+        if sys_x0 is not None and sys_x1 is not None:  # set together, by the first measure
             tops = [m["staves"][0][2][0] for m in measures if m["staves"]]
             bots = [m["staves"][-1][2][-1] for m in measures if m["staves"]]
             y0, y1 = min(tops), max(bots)

@@ -77,7 +77,7 @@ class EvaluationReport:
             if scored.error:
                 problems.append(f"omr-ned: {scored.error}")
 
-        checks = {"xsd": None, "music21": None, "verovio": None}
+        checks: dict[str, str | None] = {"xsd": None, "music21": None, "verovio": None}
         if pred_xml is None:
             checks = dict.fromkeys(checks, "no MusicXML")
         else:

@@ -31,6 +31,9 @@ def music21_problem(xml: bytes) -> str | None:
         score = m21.converter.parseData(xml, format="musicxml", forceSource=True)
     except Exception as err:  # music21 raises many unrelated types on bad input
         return f"music21: {type(err).__name__}: {err}"
+    # A MusicXML document parses to a Score; anything else (Part, Opus) has no parts to check.
+    if not isinstance(score, m21.stream.Score):
+        return "music21: no parts"
     return None if list(score.parts) else "music21: no parts"
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
-from transformers.cache_utils import Cache, EncoderDecoderCache
+from transformers.cache_utils import Cache, CacheLayerMixin, EncoderDecoderCache
 
 from omrformer.configuration import OmrformerConfig
 from omrformer.modeling.moe import DenseFeedForward, MoEFeedForward
@@ -50,6 +50,9 @@ class DecoderAttention(nn.Module):
             assert memory is not None
             if cache is not None and cache.is_updated.get(self.layer_idx):
                 layer = cache.cross_attention_cache.layers[self.layer_idx]
+                # A DynamicCache holds DynamicLayers, whose keys/values are set once is_updated is.
+                assert isinstance(layer, CacheLayerMixin)
+                assert layer.keys is not None and layer.values is not None
                 k, v = layer.keys, layer.values
             else:
                 k, v = self._heads(self.k_proj(memory)), self._heads(self.v_proj(memory))

@@ -7,6 +7,7 @@ Named stages: ``encode(pixel_values, pixel_mask, patch_coords) -> memory``,
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -49,6 +50,7 @@ class OmrformerOutput(ModelOutput):
 
 
 class OmrformerPreTrainedModel(PreTrainedModel):
+    config: OmrformerConfig  # narrows PreTrainedModel.config for type checkers; transformers reads it too
     config_class = OmrformerConfig
     base_model_prefix = "omrformer"
     main_input_name = "pixel_values"
@@ -207,12 +209,20 @@ class OmrformerModel(OmrformerPreTrainedModel, GenerationMixin):
 
     def prepare_inputs_for_generation(
         self,
-        decoder_input_ids: torch.Tensor,
+        input_ids: torch.Tensor,
+        next_sequence_length: int | None = None,
         past_key_values: Cache | None = None,
+        attention_mask: torch.Tensor | None = None,
+        inputs_embeds: torch.Tensor | None = None,
+        is_first_iteration: bool | None = False,
         encoder_outputs: EncoderOutput | None = None,
         use_cache: bool | None = None,
-        **kwargs,
-    ) -> dict:
+        **kwargs: Any,
+    ) -> dict[str, Any]:
+        # The parameters mirror GenerationMixin's, which passes the decoder ids as ``input_ids``. The
+        # decoder needs none of next_sequence_length / attention_mask / inputs_embeds /
+        # is_first_iteration: the cache length decides which tokens are new.
+        decoder_input_ids = input_ids
         if past_key_values is not None and use_cache:
             # Only the tokens the cache has not seen yet.
             decoder_input_ids = decoder_input_ids[:, past_key_values.get_seq_length() :]

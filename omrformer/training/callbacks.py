@@ -40,7 +40,11 @@ class HFExport(pl.Callback):
 
     @rank_zero_only
     def _export(self, trainer: pl.Trainer, pl_module: pl.LightningModule, out: Path) -> None:
+        from transformers import PreTrainedModel
+
         model = pl_module.model
+        if not isinstance(model, PreTrainedModel):  # nn.Module attributes type as Tensor | Module
+            raise TypeError(f"HFExport needs a module whose .model is a PreTrainedModel, not {type(model)}")
         ckpt = getattr(trainer.checkpoint_callback, "best_model_path", "") or ""
         state = None
         if ckpt and Path(ckpt).is_file():

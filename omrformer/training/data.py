@@ -233,19 +233,20 @@ class OmrDataModule(pl.LightningDataModule):
         if self._processor is None:
             from omrformer import OmrformerProcessor
 
-            path = self.hparams.processor
+            path = self.hparams["processor"]
             self._processor = OmrformerProcessor.from_pretrained(path) if path else OmrformerProcessor()
         return self._processor
 
     def _dataset(self, spec: str | list[str] | None, stage: str, loop: bool) -> IterableDataset:
         h = self.hparams
-        if stage == "train" and h.render_source:
-            ds: Any = RenderStream(h.render_source, h.render_level, h.render_config, h.max_length, h.seed)
+        if stage == "train" and h["render_source"]:
+            ds: Any = RenderStream(h["render_source"], h["render_level"], h["render_config"], h["max_length"],
+                                   h["seed"])
         else:
             if not spec:
                 raise DataError(f"no {stage} data configured (set data.{stage})")
-            ds = ShardStream(resolve_shards(spec), max_length=h.max_length, loop=loop,
-                             shuffle_buffer=h.shuffle_buffer if loop else 0, seed=h.seed)
+            ds = ShardStream(resolve_shards(spec), max_length=h["max_length"], loop=loop,
+                             shuffle_buffer=h["shuffle_buffer"] if loop else 0, seed=h["seed"])
         if self.trainer is not None:
             ds.rank, ds.world_size = self.trainer.global_rank, self.trainer.world_size
         return ds
@@ -253,18 +254,18 @@ class OmrDataModule(pl.LightningDataModule):
     def _loader(self, ds: IterableDataset) -> DataLoader:
         h = self.hparams
         return DataLoader(
-            ds, batch_size=h.batch_size, num_workers=h.num_workers, collate_fn=Collator(self.processor),
+            ds, batch_size=h["batch_size"], num_workers=h["num_workers"], collate_fn=Collator(self.processor),
             persistent_workers=False, pin_memory=torch.cuda.is_available(),
         )
 
     def train_dataloader(self) -> DataLoader:
-        return self._loader(self._dataset(self.hparams.train, "train", loop=True))
+        return self._loader(self._dataset(self.hparams["train"], "train", loop=True))
 
     def val_dataloader(self) -> DataLoader:
-        return self._loader(self._dataset(self.hparams.val, "val", loop=False))
+        return self._loader(self._dataset(self.hparams["val"], "val", loop=False))
 
     def test_dataloader(self) -> DataLoader:
-        return self._loader(self._dataset(self.hparams.test, "test", loop=False))
+        return self._loader(self._dataset(self.hparams["test"], "test", loop=False))
 
     def predict_dataloader(self) -> DataLoader:
-        return self._loader(self._dataset(self.hparams.predict, "predict", loop=False))
+        return self._loader(self._dataset(self.hparams["predict"], "predict", loop=False))

@@ -13,6 +13,7 @@ from typing import Any
 
 import lightning.pytorch as pl
 import torch
+from lightning.pytorch.utilities.types import OptimizerLRSchedulerConfig
 
 from grammar.vocab import VOCAB
 from omrformer.evaluation.metrics import TokenMetrics
@@ -89,7 +90,7 @@ class OmrformerLightning(pl.LightningModule):
     def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
         out = self.model(**batch)
         self._log_losses(out, "val", batch["labels"].shape[0])
-        if batch_idx < self.hparams.val_ser_batches:
+        if batch_idx < self.hparams["val_ser_batches"]:
             self._accumulate_ser(batch)
 
     def test_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
@@ -104,7 +105,7 @@ class OmrformerLightning(pl.LightningModule):
     def _greedy(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         inputs = {k: v for k, v in batch.items() if k != "labels"}
         # Bounded by the longest label in the batch so a babbling model cannot stall validation.
-        limit = batch["labels"].shape[1] + 8 if "labels" in batch else self.hparams.max_target_length
+        limit = batch["labels"].shape[1] + 8 if "labels" in batch else self.hparams["max_target_length"]
         limit = min(limit, self.model.config.max_target_length)
         return self.model.generate(**inputs, max_length=limit, do_sample=False, num_beams=1)
 
@@ -117,7 +118,10 @@ class OmrformerLightning(pl.LightningModule):
         m, self._val_tokens = self._val_tokens, TokenMetrics()
         # Sum edits and reference lengths over ranks before dividing: a corpus SER, not a mean of means.
         counts = torch.tensor([m.edits, m.ref_tokens], dtype=torch.float64, device=self.device)
-        counts = self.all_gather(counts).reshape(-1, 2).sum(0) if self.trainer.world_size > 1 else counts
+        if self.trainer.world_size > 1:
+            gathered = self.all_gather(counts)
+            assert isinstance(gathered, torch.Tensor)  # a tensor in gives a tensor out
+            counts = gathered.reshape(-1, 2).sum(0)
         if counts[1] > 0:
             self.log(f"{stage}/ser", (counts[0] / counts[1]).float(), prog_bar=True, rank_zero_only=True)
 
@@ -127,20 +131,21 @@ class OmrformerLightning(pl.LightningModule):
     def on_test_epoch_end(self) -> None:
         self._log_ser("test")
 
-    def configure_optimizers(self) -> dict[str, Any]:
-        decay, no_decay = [], []
+    def configure_optimizers(self) -> OptimizerLRSchedulerConfig:
+        decay: list[torch.nn.Parameter] = []
+        no_decay: list[torch.nn.Parameter] = []
         for name, p in self.model.named_parameters():
             if not p.requires_grad:
                 continue
             # Norm weights, biases and embeddings are not regularised (standard transformer practice).
             (no_decay if p.ndim < 2 or "embed" in name or "norm" in name else decay).append(p)
         opt = torch.optim.AdamW(
-            [{"params": decay, "weight_decay": self.hparams.weight_decay},
+            [{"params": decay, "weight_decay": self.hparams["weight_decay"]},
              {"params": no_decay, "weight_decay": 0.0}],
-            lr=self.hparams.lr, betas=(0.9, 0.98),
+            lr=self.hparams["lr"], betas=(0.9, 0.98),
         )
-        total = self.hparams.total_steps or max(int(self.trainer.max_steps), 1)
-        warm, floor = self.hparams.warmup_steps, self.hparams.min_lr_ratio
+        total = self.hparams["total_steps"] or max(int(self.trainer.max_steps), 1)
+        warm, floor = self.hparams["warmup_steps"], self.hparams["min_lr_ratio"]
 
         def schedule(step: int) -> float:
             if step < warm:

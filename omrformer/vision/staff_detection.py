@@ -222,12 +222,12 @@ def _chains(ys: np.ndarray, heights: np.ndarray, space: float) -> list[tuple[flo
     found.sort(key=lambda c: -c[0])
     used: set[int] = set()
     out = []
-    for score, chain in found:
-        span = (ys[chain[0]] - 0.5 * space, ys[chain[-1]] + 0.5 * space)
+    for score, rows in found:
+        span = (ys[rows[0]] - 0.5 * space, ys[rows[-1]] + 0.5 * space)
         if any(span[0] <= ys[u] <= span[1] for u in used):
             continue
-        used.update(chain.tolist())
-        out.append((score, ys[chain]))
+        used.update(rows.tolist())
+        out.append((score, ys[rows]))
     return out
 
 
