@@ -1,6 +1,7 @@
 """Transitions inside a voice: events, pitches, durations, dots, ties, chords, tuplets.
 
-Split from grammar/automaton.py (which owns the state, the structure and the error helpers).
+Split from grammar/automaton.py (which owns the state and the error helpers; grammar/structure.py
+has the measure/part/staff/voice transitions).
 Each method checks its rule through ``self._fail`` (raises when strict, records otherwise) and
 then applies the token, so lenient validation sees every later violation too.
 """
@@ -12,11 +13,11 @@ from typing import TYPE_CHECKING
 from grammar import classes as C
 from grammar.durations import DURATION_TYPES, format_quarters
 from grammar.fill import PLAIN
+from grammar.phases import BODY, DUR, PITCH, PITCH2, TUPA
 
 if TYPE_CHECKING:
     from grammar.automaton import ScoreAutomaton
 
-BODY, PITCH, PITCH2, DUR, TUPA = 6, 7, 8, 9, 10
 
 
 class EventMixin:
@@ -51,7 +52,7 @@ class EventMixin:
             if self.tup is None:
                 raise self._syntax(tid)
             if self.tup_events == 0:
-                self._fail("tuplet-empty", "the tuplet has no note or rest")
+                self._fail("tuplet-empty", "the tuplet has no note, rest or space")
             elif self.strict and not (self.short_ok() or self.ft.fillable(self.R)):
                 raise self._error(
                     "unfinishable",

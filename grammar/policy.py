@@ -25,7 +25,7 @@ RULES: dict[str, str] = {
     "tuplet-range": "a tuplet ratio outside the policy",
     "tuplet-ticks": "a duration inside a tuplet that is not a whole number of ticks",
     "tuplet-nested": "a tuplet inside another tuplet",
-    "tuplet-empty": "a tuplet without a note or rest",
+    "tuplet-empty": "a tuplet without a note, rest or space",
     "tuplet-unclosed": "a tuplet still open when its voice ends",
     "measure-rest-in-tuplet": "a whole-measure rest or space inside a tuplet",
     "unfinishable": "a duration after which the measure can no longer be completed",

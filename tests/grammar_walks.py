@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from grammar.automaton import ScoreAutomaton
+from grammar.automaton import BODY, ScoreAutomaton
 from grammar.policy import Policy
 
 CLOSING_SLACK = 160  # the logits processor's default; larger than any one-token jump of the plan
@@ -30,13 +30,11 @@ def canonical_walk(rng: np.random.Generator, max_len: int, policy: Policy | None
     """A random walk restricted to what the MusicXML reader writes canonically.
 
     Masks choices that are grammatical but have a different canonical spelling: a clef before the
-    first event of a voice (the reader puts it in the staff header), a second clef at the same
-    instant or in a secondary voice (clefs belong to the staff in MusicXML; the codec does not
-    keep their order then), <bos>.
+    first event of a voice (the reader puts it in the staff header), a clef in a secondary voice
+    (clefs belong to the staff in MusicXML: the reader puts them in the primary voice), <bos>.
     """
     auto = ScoreAutomaton(policy)
     out: list[str] = []
-    clef_at: tuple = ()
     clef_ids = np.array([auto.vocab.id(t) for t in auto.vocab.tokens if t.startswith("clef:")])
     while not auto.is_complete:
         budget = max_len - len(out)
@@ -45,15 +43,12 @@ def canonical_walk(rng: np.random.Generator, max_len: int, policy: Policy | None
         else:
             mask = auto.allowed_mask()
         mask[auto.vocab.bos_id] = False
-        instant = (auto.measure, auto.flat, auto.voice, auto.R)
-        if auto.phase == 6 and (auto.events == 0 or auto.voice > 0 or instant == clef_at):
+        if auto.phase == BODY and (auto.events == 0 or auto.voice > 0):
             keep = mask.copy()
             keep[clef_ids] = False
             if keep.any():
                 mask = keep
         tid = int(rng.choice(np.flatnonzero(mask)))
         out.append(auto.vocab.tokens[tid])
-        if out[-1].startswith("clef:") and auto.phase == 6:
-            clef_at = instant
         auto.step(tid)
     return out

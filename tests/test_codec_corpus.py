@@ -32,10 +32,6 @@ def _grammar_accepts(path: Path) -> None:
     validate = pytest.importorskip("grammar.validate").validate
     tokens = read_score(path).tokens
     violations = validate(tokens)
-    if any("inside a tuplet" in str(v) for v in violations):
-        # A voice entering mid-triplet is read exactly as spaces inside the tuplet; the syntax of
-        # docs/token-language.md allows it but the automaton refuses it for now (docs/codec.md).
-        pytest.xfail(f"{path.name}: space inside a tuplet refused by the automaton")
     assert not violations, f"{path.name}: {violations[:3]}"
 
 

@@ -18,7 +18,7 @@ from lxml import etree
 
 from grammar.durations import measure_ticks
 from grammar.musicxml.reader_measure import Attr, MeasureParser, RawMeasure
-from grammar.musicxml.reader_voice import Item, build_voice, has_music, insert_clef, spaces
+from grammar.musicxml.reader_voice import Item, build_voice, has_music, insert_clef
 from grammar.musicxml.safe_xml import MusicXMLError, load_partwise
 
 log = logging.getLogger(__name__)
@@ -128,13 +128,9 @@ class _PartReader:
             time = self.staves[s].time
             assert time is not None  # _header fills a missing first time signature with 4/4
             mlen = measure_ticks(time[0], time[1])
-            voices = self._voices(raw, s + 1, mlen, dropped)
+            voices = self._voices(raw, s + 1, mlen, dropped, pad=not (first or last))
             if not voices:
                 voices = [([Item(Fraction(0), "space", ["space", "dur:measure"], mlen)], mlen)]
-            elif not (first or last) and voices[0][1] < mlen:
-                dropped["pad-short-voice"] += 1
-                voices[0][0].extend(spaces(Fraction(voices[0][1]), Fraction(mlen - voices[0][1]), dropped,
-                                           "unspellable-pad"))
             for attr in mid_clefs.get(s + 1, []):
                 insert_clef(voices[0][0], attr.pos, str(attr.value))
                 self.staves[s].clef = self.staves[s].said["clef"] = str(attr.value)
@@ -146,15 +142,34 @@ class _PartReader:
             self._apply(attr, dropped)
         return out
 
-    def _voices(self, raw: RawMeasure, staff: int, mlen: int,
-                dropped: Counter) -> list[tuple[list[Item], int]]:
+    def _voices(self, raw: RawMeasure, staff: int, mlen: int, dropped: Counter,
+                pad: bool) -> list[tuple[list[Item], int]]:
+        """The staff's voices in canonical order; with ``pad`` a primary voice that ends early is
+        filled with spaces (exactly, with tuplet spaces where needed; reader_gaps.py)."""
         keys = sorted((k for k in raw.voices if k[0] == staff),
                       key=lambda k: (self.home.get(k[1], staff) != staff, _voice_order(k[1])))
         built = []
         for key in keys:
-            items, length = build_voice(raw.voices[key], mlen, dropped)
-            if has_music(items):
-                built.append((items, length))
+            scratch: Counter[str] = Counter()
+            items, length = build_voice(raw.voices[key], mlen, scratch)
+            if not has_music(items):
+                dropped.update(scratch)
+                continue
+            if pad and not built and length < mlen:
+                dropped["pad-short-voice"] += 1
+                scratch = Counter()
+                items, length = build_voice(raw.voices[key], mlen, scratch, fill_to=mlen)
+                if length < mlen:
+                    # No exact spelling: the staff's measure becomes one whole-measure space
+                    # rather than a short measure the grammar rejects.
+                    dropped.update(scratch)
+                    dropped["unspellable-pad"] += 1
+                    dropped["staff-measure-blanked"] += 1
+                    dropped["blanked-voice-events"] += sum(
+                        len(raw.voices[k]) for k in keys)
+                    return []
+            dropped.update(scratch)
+            built.append((items, length))
         if len(built) > MAX_VOICES:
             dropped["voice-limit"] += len(built) - MAX_VOICES
             built = built[:MAX_VOICES]

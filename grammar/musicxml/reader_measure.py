@@ -203,7 +203,10 @@ class MeasureParser:
         visible = el.get("print-object", "yes") != "no"
         is_rest = el.find("rest") is not None
         if not visible:
-            return None  # an invisible note/rest is a gap: the voice gets a space there
+            # An invisible note/rest is a gap: the voice gets a space there. Inside a tuplet it
+            # keeps its printed value, so the space is spelled exactly as written (the writer
+            # puts spaces inside tuplets this way).
+            return self._invisible(el, start, raw, where)
         for child in el:
             if child.tag == "lyric":
                 raw.dropped["marking:lyric"] += 1
@@ -265,7 +268,30 @@ class MeasureParser:
         raw.voices.setdefault((staff, voice), []).append(ev)
         return ev
 
+    def _invisible(self, el: etree._Element, start: Fraction, raw: RawMeasure, where: str) -> Event | None:
+        tm = el.find("time-modification")
+        dtype, dots = _text(el.find("type")), len(el.findall("dot"))
+        if tm is None or el.find("grace") is not None or dtype not in DURATION_TYPES or dots > 3:
+            return None
+        ratio = (_int(tm.find("actual-notes"), "actual-notes", where),
+                 _int(tm.find("normal-notes"), "normal-notes", where))
+        if ratio[0] not in NUMBERS or ratio[1] not in NUMBERS or ratio[0] == ratio[1]:
+            return None
+        try:
+            ticks = note_ticks(dtype, dots, *ratio)
+        except ValueError:
+            return None
+        ev = Event("space", start, ticks=ticks, dtype=dtype, dots=dots, ratio=ratio)
+        for t in el.iterfind("notations/tuplet"):
+            ev.tuplet_start |= t.get("type") == "start"
+            ev.tuplet_stop |= t.get("type") == "stop"
+        staff = int(_text(el.find("staff"), "1") or 1)
+        raw.voices.setdefault((staff, _text(el.find("voice"), "1")), []).append(ev)
+        return ev
+
     def _chord_note(self, el: etree._Element, last: Event, raw: RawMeasure) -> None:
+        if last.kind == "space":
+            return  # invisible chord notes of an invisible note
         if last.kind not in ("note", "grace"):
             raw.dropped["chord-on-rest"] += 1
             return

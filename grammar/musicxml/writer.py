@@ -34,6 +34,7 @@ from grammar.musicxml.writer_notes import (
 
 DOCTYPE = ('<!DOCTYPE score-partwise PUBLIC "-//Recordare//DTD MusicXML 4.0 Partwise//EN" '
            '"http://www.musicxml.org/dtds/partwise.dtd">')
+_MEMBERS = ("note", "rest", "space")
 _BARLINE_XML = {"bar:double": ("light-light", False), "bar:final": ("light-heavy", False),
                 "bar:repeat-end": ("light-heavy", True)}
 
@@ -168,39 +169,47 @@ class _PartWriter:
 
     def _voice(self, mel, voice: list[Ev], si: int, k: int, mlen: int) -> int:
         vno, staff = si * 4 + k + 1, self.staff_no(si)
-        # Bracket start/stop go on the first and last note or rest inside each tuplet.
-        starts: set[int] = set()
+        # Bracket start/stop go on the first and last member (note, rest, space) of each tuplet;
+        # a tuplet of spaces only gets no visible bracket.
+        starts: dict[int, bool] = {}  # index -> bracket visible
         stops: set[int] = set()
         inside: list[int] | None = None
         for i, ev in enumerate(voice):
             if ev.kind == "tuplet":
                 inside = []
             elif ev.kind == "tuplet-end" or (inside is not None and i == len(voice) - 1):
-                if ev.kind in ("note", "rest") and inside is not None:
+                if ev.kind in _MEMBERS and inside is not None:
                     inside.append(i)
                 if inside:
-                    starts.add(inside[0])
+                    starts[inside[0]] = any(voice[j].kind != "space" for j in inside)
                     stops.add(inside[-1])
                 inside = None
-            elif ev.kind in ("note", "rest") and inside is not None:
+            elif ev.kind in _MEMBERS and inside is not None:
                 inside.append(i)
         t = 0
         for i, ev in enumerate(voice):
             n = _ticks(ev, mlen)
-            if ev.kind == "space":
+            if ev.kind == "space" and ev.ratio != (1, 1):
+                # A <forward> has no printed value, so a space inside a tuplet is an invisible
+                # rest with its type and time-modification: the reader reads it back exactly.
+                tuplet = (["start"] if i in starts else []) + (["stop"] if i in stops else [])
+                note_el(mel, kind="rest", duration=n // self.unit, voice=vno, staff=staff, dtype=ev.dtype,
+                        dots=ev.dots, ratio=ev.ratio, tuplet=tuplet, invisible=True,
+                        bracket=starts.get(i, True))
+            elif ev.kind == "space":
                 forward_el(mel, n // self.unit, vno, staff)
             elif ev.kind == "clef":
                 clef_el(E(mel, "attributes"), ev.clef, staff)
             elif ev.kind in ("note", "rest", "grace"):
                 tuplet = (["start"] if i in starts else []) + (["stop"] if i in stops else [])
-                self._event(mel, ev, n, vno, si, k, tuplet)
+                self._event(mel, ev, n, vno, si, k, tuplet, starts.get(i, True))
             t += n
         return t
 
-    def _event(self, mel, ev: Ev, n: int, vno: int, si: int, k: int, tuplet: list[str]) -> None:
+    def _event(self, mel, ev: Ev, n: int, vno: int, si: int, k: int, tuplet: list[str], bracket: bool) -> None:
         common: dict[str, Any] = dict(duration=n // self.unit, voice=vno, staff=self.staff_no(si),
                                       ratio=ev.ratio, dtype=None if ev.dtype == "measure" else ev.dtype,
-                                      dots=ev.dots)
+                                      dots=ev.dots, bracket=bracket)
         if ev.kind == "rest":
             note_el(mel, kind="rest", measure_rest=ev.dtype == "measure", tuplet=tuplet,
                     note_id=f"t{ev.index}" if self.ids else None, **common)

@@ -66,9 +66,18 @@ def note_el(
     tuplet: list[str] | None = None,
     measure_rest: bool = False,
     note_id: str | None = None,
+    invisible: bool = False,
+    bracket: bool = True,
 ) -> etree._Element:
-    """One ``<note>``: ``kind`` is note, grace or rest; ``pitch`` is (step, alter, octave)."""
-    el = E(parent, "note", **({"id": note_id} if note_id else {}))
+    """One ``<note>``: ``kind`` is note, grace or rest; ``pitch`` is (step, alter, octave).
+
+    ``invisible`` writes ``print-object="no"`` (a space inside a tuplet); ``bracket=False`` hides
+    the bracket and number of a tuplet that starts here (a tuplet of spaces only).
+    """
+    attrs = {"id": note_id} if note_id else {}
+    if invisible:
+        attrs["print-object"] = "no"
+    el = E(parent, "note", **attrs)
     if kind == "grace":
         E(el, "grace")
     if chord:
@@ -109,7 +118,12 @@ def note_el(
         if tie_start:
             E(n, "tied", type="start")
         for t in tuplet or []:
-            E(n, "tuplet", type=t, **({"bracket": "yes"} if t == "start" else {}))
+            if t != "start":
+                E(n, "tuplet", type=t)
+            elif bracket:
+                E(n, "tuplet", type=t, bracket="yes")
+            else:
+                E(n, "tuplet", type=t, bracket="no", **{"show-number": "none"})
     return el
 
 
