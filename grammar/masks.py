@@ -14,12 +14,11 @@ import numpy as np
 
 from grammar import classes as C
 from grammar.fill import PLAIN
+from grammar.phases import BODY, DONE, DUR, MSTART, PART, PITCH, PITCH2, STAFF, START, TDEN, TNUM, TUPA, TUPN
 
 if TYPE_CHECKING:
     from grammar.automaton import ScoreAutomaton
 
-# Phase numbers, mirrored from grammar/automaton.py (kept in one place there; asserted in tests).
-START, MSTART, PART, STAFF, TNUM, TDEN, BODY, PITCH, PITCH2, DUR, TUPA, TUPN, DONE = range(13)
 _PLAN_LIMIT = 100_000  # a completion plan longer than this means a bug, not a long score
 
 
