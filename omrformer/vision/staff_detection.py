@@ -181,23 +181,48 @@ def ink_mask(image: np.ndarray) -> np.ndarray:
     return darkness > float(np.clip(0.5 * otsu_threshold(darkness), 0.12, 0.35))
 
 
-def _peaks(
-    profile: np.ndarray, min_height: float, sharpness: float, reach: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Sub-pixel centres and heights of sharp local maxima of a 1-D projection profile."""
+def _peaks(profile: np.ndarray, min_height: float, sharpness: float, space: float) -> tuple[np.ndarray, np.ndarray]:
+    """Sub-pixel centres and heights of sharp local maxima of a 1-D projection profile.
+
+    A peak must rise ``sharpness`` above the profile half a staff space away on both sides (the
+    middle of the gap to a neighbouring line). Thick or blurred lines give flat-topped peaks several
+    rows wide, so the centre is the centroid of the rows above half the peak, not the argmax row.
+    """
     p = profile
     n = len(p)
+    # ">=" then ">": one index per plateau (its last row).
     inner = (p[1:-1] >= p[:-2]) & (p[1:-1] > p[2:]) & (p[1:-1] >= min_height)
     idx = np.nonzero(inner)[0] + 1
     if idx.size == 0:
         return idx.astype(float), idx.astype(float)
-    lo = p[np.clip(idx - reach, 0, n - 1)]
-    hi = p[np.clip(idx + reach, 0, n - 1)]
-    idx = idx[p[idx] - np.maximum(lo, hi) >= sharpness]
-    # Centroid of the three rows around the peak: lines 1-3 px thick straddle row boundaries.
-    w = np.stack([p[np.clip(idx + o, 0, n - 1)] for o in (-1, 0, 1)])
+    half = max(1, int(space // 2))
+    # Rows above half the peak, contiguous with it, at most half a space either way.
+    offsets = np.arange(-half, half + 1)
+    rows = np.clip(idx[:, None] + offsets[None, :], 0, n - 1)  # (P, 2 * half + 1)
+    vals = p[rows]
+    above = vals >= 0.5 * p[idx][:, None]
+    # Keep only the run through the peak: cumulative products outward from the centre column.
+    right = np.cumprod(above[:, half:], axis=1)
+    left = np.cumprod(above[:, half::-1], axis=1)[:, ::-1]
+    run = np.concatenate([left[:, :-1], right], axis=1).astype(bool)
+    wts = np.where(run, vals, 0.0)
     # +0.5: continuous coordinates, row i covers [i, i+1) (the convention of SVG and the geometry JSON).
-    centre = idx + 0.5 + (w[2] - w[0]) / np.maximum(w.sum(0), 1e-6)
+    centre = (wts * (rows + 0.5)).sum(1) / np.maximum(wts.sum(1), 1e-6)
+    # Sharpness at the gap middles, measured from the sub-pixel centre.
+    lo = p[np.clip(np.floor(centre - space / 2).astype(int), 0, n - 1)]
+    hi = p[np.clip(np.floor(centre + space / 2).astype(int), 0, n - 1)]
+    keep = p[idx] - np.maximum(lo, hi) >= sharpness
+    centre, idx = centre[keep], idx[keep]
+    # Noisy plateaus can hold two local maxima: keep the higher of any two within one line thickness.
+    if centre.size > 1:
+        order = np.argsort(centre)
+        centre, idx = centre[order], idx[order]
+        dup = np.diff(centre) < max(1.0, 0.25 * space)
+        keep = np.ones(centre.size, bool)
+        for k in np.nonzero(dup)[0]:
+            if keep[k] and keep[k + 1]:
+                keep[k if p[idx[k]] < p[idx[k + 1]] else k + 1] = False
+        centre, idx = centre[keep], idx[keep]
     return centre, p[idx]
 
 
@@ -231,16 +256,33 @@ def _chains(ys: np.ndarray, heights: np.ndarray, space: float) -> list[tuple[flo
     return out
 
 
+def _predict(track: list[tuple[float, np.ndarray]], x: float, space: float) -> float:
+    """The track's middle line extrapolated to ``x`` along its recent slope (skew, perspective)."""
+    tail = track[-8:]
+    last_x, last = tail[-1]
+    if len(tail) < 3 or last_x - tail[0][0] < 4 * space:
+        return float(last[2])
+    xs = np.array([c[0] for c in tail])
+    mids = np.array([c[1][2] for c in tail])
+    slope = float(np.clip(np.polyfit(xs, mids, 1)[0], -0.1, 0.1))
+    return float(last[2]) + slope * (x - last_x)
+
+
 def _link(cands: list[tuple[float, np.ndarray]], space: float) -> list[list[tuple[float, np.ndarray]]]:
-    """Join per-strip staff candidates (x, (5,) ys), left to right, into tracks by middle line."""
+    """Join per-strip staff candidates (x, (5,) ys), left to right, into tracks by middle line.
+
+    A candidate joins the track whose extrapolated middle line is nearest, with a cost that grows
+    with the x gap (1 px per 100 px): a stale track, such as a stray chain from a beam, must not
+    take over a sloping staff whose own track was last seen a strip ago.
+    """
     tracks: list[list[tuple[float, np.ndarray]]] = []
     for x, ys in sorted(cands, key=lambda c: c[0]):
         best, best_d = None, 1.5 * space
         for t in tracks:
-            last_x, last = t[-1]
+            last_x = t[-1][0]
             if last_x == x:
                 continue
-            d = abs(last[2] - ys[2])
+            d = abs(_predict(t, x, space) - ys[2]) + 0.01 * (x - last_x)
             if d < best_d:
                 best, best_d = t, d
         if best is None:
@@ -266,19 +308,40 @@ def _clean_track(track: list[tuple[float, np.ndarray]], space: float) -> Staff |
     return Staff(xs, lines)
 
 
+def _slope(staff: Staff, space: float) -> float:
+    """dy/dx of a staff's bottom line over its first ten staff spaces (the local skew)."""
+    x1 = min(staff.x1, staff.x0 + 10 * space)
+    if x1 - staff.x0 < space:
+        return 0.0
+    return float((staff.line_y(4, x1) - staff.line_y(4, staff.x0)) / (x1 - staff.x0))
+
+
 def _joined(ink: np.ndarray, upper: Staff, lower: Staff, space: float) -> bool:
-    """Whether a vertical line joins ``upper``'s bottom line to ``lower``'s top near their left end."""
-    x_start = max(upper.x0, lower.x0)
-    lo = int(max(0, x_start - 3 * space))
-    hi = int(min(ink.shape[1], x_start + 2 * space))
+    """Whether a vertical line joins ``upper``'s bottom line to ``lower``'s top near their left end.
+
+    The staves' measured left ends can differ by a strip or two (a clef or brace hides the lines
+    there), so the search spans both ends. A rotated page tilts the barline by the staff lines'
+    own slope (perpendicular to them); perspective and shear tilt it a little more, so a few
+    further tilts are tried.
+    """
+    h, w = ink.shape
+    lo = int(max(0, min(upper.x0, lower.x0) - 3 * space))
+    hi = int(min(w, max(upper.x0, lower.x0) + 2 * space))
+    slope = _slope(upper, space)
     for x in range(lo, hi):
         y0 = int(round(float(upper.line_y(4, x))))
         y1 = int(round(float(lower.line_y(0, x))))
         if y1 - y0 < 2:
             return True
-        # Neighbouring columns too: a barline need not sit on one pixel column after rotation.
-        seg = ink[y0:y1, max(0, x - 1) : x + 2].any(axis=1)
-        if seg.mean() > 0.95:
+        rows = np.arange(y0, y1)  # (R,)
+        extra = int(np.ceil(0.03 * (y1 - y0)))  # up to ~1.7 degrees beyond the staff skew
+        tilts = np.arange(-extra, extra + 1)[:, None] * (rows - y0)[None, :] / max(1, y1 - y0)  # (T, R)
+        cols = np.round(x - slope * (rows - y0)[None, :] + tilts).astype(int)  # (T, R)
+        # Neighbouring columns too: a barline need not sit on one pixel column after resampling.
+        hit = np.zeros(cols.shape, bool)
+        for d in (-1, 0, 1):
+            hit |= ink[np.clip(rows, 0, h - 1)[None, :], np.clip(cols + d, 0, w - 1)]
+        if hit.mean(axis=1).max() > 0.95:
             return True
     return False
 
@@ -311,10 +374,9 @@ def detect_staves(image: np.ndarray, *, strip_spaces: float = 2.0, min_height: f
     if n < 1:
         return layout
     proj = ink[:, : n * sw].reshape(h, n, sw).mean(axis=2)  # (H, n) ink fraction per row and strip
-    reach = max(2, int(round(thickness + 0.3 * space)))
     cands = []
     for j in range(n):
-        ys, heights = _peaks(proj[:, j], min_height=min_height, sharpness=0.15, reach=reach)
+        ys, heights = _peaks(proj[:, j], min_height=min_height, sharpness=0.15, space=space)
         for _, chain in _chains(ys, heights, space):
             cands.append(((j + 0.5) * sw, chain))
     staves = [s for t in _link(cands, space) if (s := _clean_track(t, space)) is not None]
