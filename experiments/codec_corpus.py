@@ -61,6 +61,8 @@ def main() -> int:
     per_measure, per_system, per_page, per_score = [], [], [], []
     t_read = t_write = 0.0
     unreadable = xsd_ok = rt_ok = grammar_ok = 0
+    refused: list[str] = []  # scores the grammar rejects, with the first violation
+    blanked: list[str] = []  # scores where a staff-measure had no exact spelling (counted, blanked)
     for path in files:
         t0 = time.perf_counter()
         try:
@@ -83,7 +85,12 @@ def main() -> int:
         xsd_ok += not validate_xsd(xml)
         rt_ok += read_score(xml).tokens == toks
         if validate is not None:
-            grammar_ok += not validate(toks)
+            found = validate(toks)
+            grammar_ok += not found
+            if found:
+                refused.append(f"{path.name}: {len(found)} violations, first: {found[0]}")
+        if result.dropped.get("staff-measure-blanked"):
+            blanked.append(f"{path.name}: {result.dropped['staff-measure-blanked']} staff-measures")
     n = len(files) - unreadable
     content = {k: v for k, v in dropped.items() if not k.startswith("marking:")}
     markings = {k: v for k, v in dropped.items() if k.startswith("marking:")}
@@ -111,6 +118,10 @@ def main() -> int:
     print("\n| not in the language (markings) | count |\n| --- | --- |")
     for k, v in sorted(markings.items(), key=lambda kv: -kv[1])[:12]:
         print(f"| {k} | {v} |")
+    for title, rows in (("Scores the grammar rejects", refused), ("Scores with a blanked staff-measure", blanked)):
+        print(f"\n{title}: {len(rows) or 'none'}")
+        for row in rows:
+            print(f"- {row}")
     return 0
 
 

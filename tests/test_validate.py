@@ -101,3 +101,20 @@ def test_corrupted_walks_are_rejected_or_still_grammatical(seed, how):
     for v in found:
         assert v.message.startswith("measure ") or v.rule == "syntax"
         assert 0 <= v.position <= len(bad)
+
+
+def test_tuplet_of_spaces_only_spells_a_pad_and_the_automaton_allows_it():
+    # 4/4: half + one triplet eighth leaves 5/3 quarters: two triplet eighths of space, a quarter.
+    text = ("<part> <staff> <clef:G2> <key:C-major> <time:4/4> <voice> <rest:measure> <bar> "
+            "<part> <staff> <voice> <note:C4-half> <tuplet:3/2> <note:D4-eighth> <tuplet-end> "
+            "<tuplet:3/2> <space:quarter> <tuplet-end> <space:quarter> <bar> "
+            "<part> <staff> <voice> <rest:measure> <bar>")
+    assert validate(text) == []
+    tokens = from_human(text)
+    auto = ScoreAutomaton()
+    at = tokens.index("tuplet-end", tokens.index("space"))
+    for tok in tokens[:at]:
+        auto.step(tok)
+    assert "tuplet-end" in auto.allowed_tokens()  # a space counts as the tuplet's content
+    empty = text.replace("<tuplet:3/2> <space:quarter> <tuplet-end>", "<tuplet:3/2> <tuplet-end>")
+    assert "tuplet-empty" in rules(empty)
