@@ -1,8 +1,10 @@
-"""Copy a trained Hugging Face folder (e.g. a run's ``hf_best``) to where it ships, checked.
+"""Copy a trained model (a run's ``hf_best`` folder, or a Lightning ``.ckpt``) to where it ships, checked.
 
     python experiments/export_checkpoint.py runs/cpu_checkpoint/csv/version_0/hf_best \\
         omrformer/pretrained/omrformer-small [--max-shard-size 15MB]
+    python experiments/export_checkpoint.py runs/.../checkpoints/last.ckpt DEST   # a stopped run
 
+A ``.ckpt`` gets the default processor settings (those the training DataModule uses).
 Reloads the written folder offline and checks that its logits equal the source's on a test input,
 so a checkpoint that does not round-trip is never bundled. The destination is replaced atomically.
 """
@@ -29,11 +31,17 @@ def main(argv: list[str] | None = None) -> int:
     from grammar.vocab import VOCAB
     from omrformer import OmrformerModel, OmrformerProcessor
 
-    if not (args.src / "config.json").is_file():
-        print(f"export: {args.src} is not a model folder (no config.json)", file=sys.stderr)
+    if args.src.suffix == ".ckpt" and args.src.is_file():
+        from omrformer.training.module import OmrformerLightning
+
+        model = OmrformerLightning.load_from_checkpoint(args.src, map_location="cpu").model.eval()
+        processor = OmrformerProcessor()
+    elif (args.src / "config.json").is_file():
+        model = OmrformerModel.from_pretrained(args.src).eval()
+        processor = OmrformerProcessor.from_pretrained(args.src)
+    else:
+        print(f"export: {args.src} is neither a model folder (config.json) nor a .ckpt file", file=sys.stderr)
         return 2
-    model = OmrformerModel.from_pretrained(args.src).eval()
-    processor = OmrformerProcessor.from_pretrained(args.src)
     tmp = Path(tempfile.mkdtemp(prefix=".export-", dir=args.dst.parent if args.dst.parent.exists() else None))
     try:
         model.save_pretrained(tmp, max_shard_size=args.max_shard_size)
