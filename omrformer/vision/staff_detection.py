@@ -147,8 +147,8 @@ def staff_space_from_profiles(proj: np.ndarray, max_space: int) -> float:
     """Dominant line period of the strip projections (H, n), by their summed autocorrelation.
 
     Uncorrelated noise only adds to lag 0, so this holds up on noisy scans where run-length
-    statistics break down. The first lag of five equally spaced lines is the strongest (four line
-    pairs against three at twice the lag).
+    statistics break down. The first lag of five equally spaced lines is the strongest of a single
+    staff's (four line pairs against three at twice the lag).
     """
     h = proj.shape[0]
     x = proj - proj.mean(axis=0, keepdims=True)
@@ -160,25 +160,41 @@ def staff_space_from_profiles(proj: np.ndarray, max_space: int) -> float:
     if lags.size == 0:
         return 0.0
     peaks = lags[(ac[lags] > ac[lags - 1]) & (ac[lags] >= ac[lags + 1]) & (ac[lags] > 0)]
+    # A ripple on the shoulder is no period: a peak must top its neighbourhood, a quarter lag each way.
+    peaks = np.array([k for k in peaks if ac[k] >= ac[max(1, k - max(2, k // 4)) : k + max(2, k // 4) + 1].max()])
     if peaks.size == 0:
         return 0.0
-    lag = int(peaks[np.argmax(ac[peaks])])
+    # A page of many evenly spaced staves also correlates strongly at the staff-to-staff distance
+    # (five line pairs per staff pair against four at one space), so take the first strong peak,
+    # not the highest.
+    lag = int(peaks[np.nonzero(ac[peaks] >= 0.5 * ac[peaks].max())[0][0]])
     # Parabolic interpolation of the peak for a sub-pixel period.
     a, b, c = ac[lag - 1], ac[lag], ac[lag + 1]
     denom = a - 2 * b + c
     return float(lag + (0.5 * (a - c) / denom if denom < 0 else 0.0))
 
 
-def ink_mask(image: np.ndarray) -> np.ndarray:
-    """Binary ink, robust to uneven lighting: darkness relative to the local paper brightness."""
+def ink_strength(image: np.ndarray) -> np.ndarray:
+    """Soft ink in [0, 1], robust to uneven lighting: darkness relative to the local paper brightness.
+
+    1 where the darkness reaches the ink level (half the Otsu level: faint, blurred staff lines are
+    much lighter than note heads), falling linearly to 0 at the paper's own (noise) level. Projection
+    profiles of this soft ink keep a faint line that a hard threshold would break into dots.
+    """
     import cv2
 
     # Paper brightness: a grey closing (max then min filter) wider than any symbol, then smoothed.
     k = cv2.getStructuringElement(cv2.MORPH_RECT, (31, 31))
     paper = cv2.GaussianBlur(cv2.morphologyEx(image, cv2.MORPH_CLOSE, k), (0, 0), 8)
     darkness = np.clip(paper - image, 0, 1) / np.maximum(paper, 0.2)
-    # Half the Otsu level: faint, blurred staff lines are much lighter than note heads.
-    return darkness > float(np.clip(0.5 * otsu_threshold(darkness), 0.12, 0.35))
+    level = float(np.clip(0.5 * otsu_threshold(darkness), 0.12, 0.35))
+    floor = min(float(np.median(darkness)), 0.5 * level)  # paper noise; most pixels are paper
+    return np.clip((darkness - floor) / (level - floor), 0.0, 1.0).astype(np.float32)
+
+
+def ink_mask(image: np.ndarray) -> np.ndarray:
+    """Binary ink: where :func:`ink_strength` reaches the ink level."""
+    return ink_strength(image) >= 1.0
 
 
 def _peaks(profile: np.ndarray, min_height: float, sharpness: float, space: float) -> tuple[np.ndarray, np.ndarray]:
@@ -277,7 +293,9 @@ def _link(cands: list[tuple[float, np.ndarray]], space: float) -> list[list[tupl
     """
     tracks: list[list[tuple[float, np.ndarray]]] = []
     for x, ys in sorted(cands, key=lambda c: c[0]):
-        best, best_d = None, 1.5 * space
+        # Under one space: a chain shifted by one line (a beam or ledger line taken for a staff line)
+        # starts a stray track, which _resolve drops, instead of bending the staff.
+        best, best_d = None, 0.6 * space
         for t in tracks:
             last_x = t[-1][0]
             if last_x == x:
@@ -305,6 +323,116 @@ def _clean_track(track: list[tuple[float, np.ndarray]], space: float) -> Staff |
         xs, lines = xs[keep], lines[:, keep]
     if len(xs) < 3:
         return None
+    return Staff(xs, lines)
+
+
+def _end_slope(staff: Staff, space: float, at_right: bool) -> float:
+    """dy/dx of the middle line over the last six staff spaces at one end (0 with too few points)."""
+    xs, mid = staff.xs, staff.lines[2]
+    near = (xs >= staff.x1 - 6 * space) if at_right else (xs <= staff.x0 + 6 * space)
+    if near.sum() < 2:
+        return 0.0
+    return float(np.clip(np.polyfit(xs[near], mid[near], 1)[0], -0.1, 0.1))
+
+
+def _union(a: Staff, b: Staff) -> Staff:
+    """One staff from the points of ``a`` and those of ``b`` outside ``a``'s x range."""
+    out = (b.xs < a.x0) | (b.xs > a.x1)
+    xs = np.concatenate([a.xs, b.xs[out]])
+    order = np.argsort(xs)
+    return Staff(xs[order], np.concatenate([a.lines, b.lines[:, out]], axis=1)[:, order])
+
+
+def _resolve(staves: list[Staff], space: float) -> list[Staff]:
+    """Merge pieces of one staff and drop stray tracks that overlap a stronger staff.
+
+    Linking can split a staff into pieces (a run of failed strips on a steep, perspective-distorted
+    staff) or start a stray track from a chain shifted by a line or two (beams, ledger lines). Two
+    staves cannot lie within four spaces of each other, so a track that does, over a common x range,
+    is either the same staff (middle lines within half a space: merged) or a stray (dropped). Pieces
+    without a common x range are merged when each one's end extrapolates onto the other's, and a
+    weaker piece that lands within four spaces of a stronger one's extrapolated end is a stray.
+    """
+    kept: list[Staff] = []
+    for s in sorted(staves, key=lambda t: -len(t.xs)):
+        for i, k in enumerate(kept):
+            lo, hi = max(s.x0, k.x0), min(s.x1, k.x1)
+            if lo <= hi:
+                probe = np.linspace(lo, hi, 5)
+                d = float(np.abs(s.middle(probe) - k.middle(probe)).mean())
+                if d < 0.5 * space:
+                    kept[i] = _union(k, s)
+                    break
+                if d < 4 * space:
+                    break  # a stray beside a stronger staff
+                continue
+            left, right = (k, s) if k.x1 < s.x0 else (s, k)
+            gap = right.x0 - left.x1
+            tol = 0.5 * space + 0.01 * gap
+            fwd = float(left.middle(left.x1)) + _end_slope(left, space, True) * gap
+            back = float(right.middle(right.x0)) - _end_slope(right, space, False) * gap
+            d_fwd, d_back = abs(fwd - float(right.middle(right.x0))), abs(back - float(left.middle(left.x1)))
+            if d_fwd < tol and d_back < tol:
+                kept[i] = _union(k, s)
+                break
+            if min(d_fwd, d_back) < 4 * space and gap < 20 * space:
+                break  # a stray beside a stronger staff's end
+        else:
+            kept.append(s)
+    return kept
+
+
+def _walk(ink: np.ndarray, staff: Staff, space: float, thickness: float, side: int) -> tuple[float, np.ndarray]:
+    """Follow a staff's lines beyond its measured end to where they stop, on the ink itself.
+
+    The strips at a staff's ends often fail (a clef, brace or key signature fills them), so the
+    measured ends lie up to a few spaces inside the true ones. Step outwards column by column along
+    the lines extrapolated from the end's last few spaces; a column continues the staff while at least
+    four of the five lines have ink there, and the walk ends at a gap wider than half a space.
+
+    Returns:
+        (x, (5,) ys) of the staff's end (the measured end when the lines do not continue).
+    """
+    h, w = ink.shape
+    xs = staff.xs if side < 0 else staff.xs[::-1]
+    lines = staff.lines if side < 0 else staff.lines[:, ::-1]
+    near = np.abs(xs - xs[0]) <= 6 * space
+    x_end, y_end = float(xs[0]), lines[:, 0]
+    slope = float(np.polyfit(xs[near], lines[2, near], 1)[0]) if near.sum() >= 2 else 0.0
+    slope = float(np.clip(slope, -0.1, 0.1))
+    steps = np.arange(1, int(10 * space))  # (S,)
+    px = x_end + side * steps  # (S,) probe columns
+    inside = (px >= 0) & (px <= w - 1)
+    px, steps = px[inside], steps[inside]
+    if px.size == 0:
+        return x_end, y_end
+    tol = max(1, int(round(thickness / 2 + 1)))
+    ys = y_end[:, None] + slope * (px - x_end)[None, :]  # (5, S)
+    rows = np.floor(ys).astype(int)[:, :, None] + np.arange(-tol, tol + 1)  # (5, S, 2 * tol + 1)
+    cols = np.broadcast_to(px.astype(int)[None, :, None], rows.shape)
+    hit = ink[np.clip(rows, 0, h - 1), cols].any(axis=2)  # (5, S)
+    on = hit.sum(axis=0) >= 4  # (S,)
+    last = 0
+    for i in range(px.size):
+        if on[i]:
+            last = i + 1
+        elif steps[i] - (steps[last - 1] if last else 0) > 0.5 * space:
+            break
+    if last == 0:
+        return x_end, y_end
+    x = float(px[last - 1])
+    return x, y_end + slope * (x - x_end)
+
+
+def _extend(ink: np.ndarray, staff: Staff, space: float, thickness: float) -> Staff:
+    """The staff with its lines followed out to their true left and right ends (see :func:`_walk`)."""
+    x_left, y_left = _walk(ink, staff, space, thickness, -1)
+    x_right, y_right = _walk(ink, staff, space, thickness, +1)
+    xs, lines = staff.xs, staff.lines
+    if x_left < xs[0] - 0.5:
+        xs, lines = np.concatenate([[x_left], xs]), np.concatenate([y_left[:, None], lines], axis=1)
+    if x_right > xs[-1] + 0.5:
+        xs, lines = np.concatenate([xs, [x_right]]), np.concatenate([lines, y_right[:, None]], axis=1)
     return Staff(xs, lines)
 
 
@@ -361,11 +489,12 @@ def detect_staves(image: np.ndarray, *, strip_spaces: float = 2.0, min_height: f
     layout = StaffLayout(w, h)
     if h < 8 or w < 8 or float(image.max() - image.min()) < 0.1:
         return layout
-    ink = ink_mask(image)
+    soft = ink_strength(image)
+    ink = soft >= 1.0
     thickness = line_thickness(ink)
     # A first pass with fixed 32 px strips finds the staff space; then strips scale with it.
     n0 = max(1, w // 32)
-    proj0 = ink[:, : n0 * 32].reshape(h, n0, -1).mean(axis=2) if w >= 32 else ink.mean(axis=1, keepdims=True)
+    proj0 = soft[:, : n0 * 32].reshape(h, n0, -1).mean(axis=2) if w >= 32 else soft.mean(axis=1, keepdims=True)
     space = staff_space_from_profiles(proj0, max_space=min(100, h // 5))
     if space < 4 or thickness <= 0 or thickness > space / 2:
         return layout
@@ -373,13 +502,14 @@ def detect_staves(image: np.ndarray, *, strip_spaces: float = 2.0, min_height: f
     n = w // sw
     if n < 1:
         return layout
-    proj = ink[:, : n * sw].reshape(h, n, sw).mean(axis=2)  # (H, n) ink fraction per row and strip
+    proj = soft[:, : n * sw].reshape(h, n, sw).mean(axis=2)  # (H, n) ink fraction per row and strip
     cands = []
     for j in range(n):
         ys, heights = _peaks(proj[:, j], min_height=min_height, sharpness=0.15, space=space)
         for _, chain in _chains(ys, heights, space):
             cands.append(((j + 0.5) * sw, chain))
-    staves = [s for t in _link(cands, space) if (s := _clean_track(t, space)) is not None]
+    tracks = [s for t in _link(cands, space) if (s := _clean_track(t, space)) is not None]
+    staves = [_extend(ink, s, space, thickness) for s in _resolve(tracks, space)]
     staves.sort(key=lambda s: float(np.median(s.lines[2])))
     layout.staves = staves
     layout.line_thickness = thickness
