@@ -122,3 +122,15 @@ def test_unspellable_pad_blanks_the_staff_measure_and_counts_it(monkeypatch):
     assert measure_tokens(result.tokens, 1) == "<part> <staff> <voice> <space:measure> <bar>"
     assert result.dropped["staff-measure-blanked"] == 1 and result.dropped["blanked-voice-events"] == 2
     assert validate(result.tokens) == []
+
+
+def test_a_truncated_primary_voice_is_still_padded():
+    # Measure 2: a half, then a whole note that overflows 4/4: the whole is dropped (counted) and
+    # the measure is padded with a half space instead of being left short.
+    m2 = f'<measure number="2">{note("C", 12, "half")}{note("D", 24, "whole")}</measure>'
+    result = read_score(score(f'<measure number="1">{ATTRS}{note("C", 24, "whole")}</measure>', m2,
+                              whole_measure(3)))
+    assert measure_tokens(result.tokens, 1) == "<part> <staff> <voice> <note:C4-half> <space:half> <bar>"
+    assert result.dropped["overfull-truncated"] == 1 and result.dropped["pad-short-voice"] == 1
+    assert "staff-measure-blanked" not in result.dropped
+    assert_exact_round_trip(result.tokens)

@@ -232,8 +232,9 @@ def build_voice(events: list[Event], measure_len: int, dropped: Counter,
         if not b.member(ev):
             dropped["overfull-truncated"] += 1
             full = True
-    if not full:
-        b.flush(max([*b.marks, Fraction(fill_to or 0)]), None)
+    if full:
+        b.marks = []  # forwards after a truncated event are dropped with it; a pad still applies
+    b.flush(max([*b.marks, Fraction(fill_to or 0)]), None)
     b.close()
     return b.items, b.t
 
