@@ -369,8 +369,10 @@ def _resolve(staves: list[Staff], space: float) -> list[Staff]:
             left, right = (k, s) if k.x1 < s.x0 else (s, k)
             gap = right.x0 - left.x1
             tol = 0.5 * space + 0.01 * gap
-            fwd = float(left.middle(left.x1)) + _end_slope(left, space, True) * gap
-            back = float(right.middle(right.x0)) - _end_slope(right, space, False) * gap
+            # Both ways along the stronger piece's slope at the junction: a short piece's own slope is noise.
+            slope = _end_slope(k, space, at_right=k is left)
+            fwd = float(left.middle(left.x1)) + slope * gap
+            back = float(right.middle(right.x0)) - slope * gap
             d_fwd, d_back = abs(fwd - float(right.middle(right.x0))), abs(back - float(left.middle(left.x1)))
             if d_fwd < tol and d_back < tol:
                 kept[i] = _union(k, s)
