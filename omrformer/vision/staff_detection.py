@@ -451,22 +451,27 @@ def _joined(ink: np.ndarray, upper: Staff, lower: Staff, space: float) -> bool:
 
     The staves' measured left ends can differ by a strip or two (a clef or brace hides the lines
     there), so the search spans both ends. A rotated page tilts the barline by the staff lines'
-    own slope (perpendicular to them); perspective and shear tilt it a little more, so a few
-    further tilts are tried.
+    own slope (perpendicular to them); perspective tilts it further, in the direction the staves'
+    left ends line up along, so tilts around both are tried.
     """
     h, w = ink.shape
     lo = int(max(0, min(upper.x0, lower.x0) - 3 * space))
     hi = int(min(w, max(upper.x0, lower.x0) + 2 * space))
     slope = _slope(upper, space)
+    # dx/dy of the line through both staves' left ends (their middles): the barline under perspective.
+    dy_ends = float(lower.middle(lower.x0) - upper.middle(upper.x0))
+    ends = (lower.x0 - upper.x0) / dy_ends if dy_ends > 0 else 0.0
+    directions = [-slope] + ([ends] if abs(ends) < 0.35 else [])
     for x in range(lo, hi):
         y0 = int(round(float(upper.line_y(4, x))))
         y1 = int(round(float(lower.line_y(0, x))))
         if y1 - y0 < 2:
             return True
         rows = np.arange(y0, y1)  # (R,)
-        extra = int(np.ceil(0.03 * (y1 - y0)))  # up to ~1.7 degrees beyond the staff skew
-        tilts = np.arange(-extra, extra + 1)[:, None] * (rows - y0)[None, :] / max(1, y1 - y0)  # (T, R)
-        cols = np.round(x - slope * (rows - y0)[None, :] + tilts).astype(int)  # (T, R)
+        extra = int(np.ceil(0.03 * (y1 - y0)))  # up to ~1.7 degrees beyond each direction
+        # Total x shift of the barline from y0 to y1, per tried tilt.
+        shifts = np.concatenate([np.round(d * (y1 - y0)) + np.arange(-extra, extra + 1) for d in directions])
+        cols = np.round(x + shifts[:, None] * (rows - y0)[None, :] / (y1 - y0)).astype(int)  # (T, R)
         # Neighbouring columns too: a barline need not sit on one pixel column after resampling.
         hit = np.zeros(cols.shape, bool)
         for d in (-1, 0, 1):
