@@ -176,8 +176,12 @@ def test_sloped_staff_with_a_stray_chain_stays_one_staff():
         return x, 100 + 0.06 * x + shift + space * np.arange(-2, 3)
 
     cands = [cand(x) for x in np.arange(15, 1000, 20)] + [cand(x, -2 * space) for x in (415, 435, 455)]
+    soft = np.zeros((300, 1000), np.float32)  # ink of the real staff's lines
+    x = np.arange(1000)
+    for k in range(-2, 3):
+        soft[np.floor(100 + 0.06 * x + space * k).astype(int), x] = 1.0
     tracks = [s for t in sd._link(cands, space) if (s := sd._clean_track(t, space)) is not None]
-    (staff,) = sd._resolve(tracks, space)
+    (staff,) = sd._resolve(tracks, space, soft)
     assert (staff.x0, staff.x1) == (15, 995)
     xs = np.arange(15, 1000, 20)
     assert np.abs(staff.middle(xs) - (100 + 0.06 * xs)).max() < 1e-6

@@ -343,13 +343,50 @@ def _union(a: Staff, b: Staff) -> Staff:
     return Staff(xs[order], np.concatenate([a.lines, b.lines[:, out]], axis=1)[:, order])
 
 
-def _resolve(staves: list[Staff], space: float) -> list[Staff]:
+def _evidence(soft: np.ndarray, staff: Staff, lo: float, hi: float) -> float:
+    """Mean ink along the staff's five lines between ``lo`` and ``hi`` (each line's row +-1)."""
+    h, w = soft.shape
+    xs = np.arange(int(max(lo, 0)), int(min(hi, w - 1)) + 1)  # (X,)
+    if xs.size == 0:
+        return 0.0
+    rows = np.floor(np.stack([staff.line_y(k, xs) for k in range(5)])).astype(int)  # (5, X)
+    ink = np.max([soft[np.clip(rows + d, 0, h - 1), xs[None, :]] for d in (-1, 0, 1)], axis=0)
+    return float(ink.mean())
+
+
+def _settle(winner: Staff, loser: Staff, space: float) -> Staff:
+    """``winner`` plus the ``loser``'s points beyond its x range that lie on its course.
+
+    A loser's point goes (worst first) while it is more than half a space off a low-order fit of
+    the middle line through the remaining points (a quadratic from eight points, else a straight line).
+    """
+    out = (loser.xs < winner.x0) | (loser.xs > winner.x1)
+    xs = np.concatenate([winner.xs, loser.xs[out]])
+    lines = np.concatenate([winner.lines, loser.lines[:, out]], axis=1)
+    extra = np.concatenate([np.zeros(len(winner.xs), bool), np.ones(int(out.sum()), bool)])
+    while extra.any():
+        deg = 2 if len(xs) >= 8 else 1
+        scale = max(float(xs.max() - xs.min()), 1.0)  # conditioning of polyfit
+        resid = np.abs(lines[2] - np.polyval(np.polyfit(xs / scale, lines[2], deg), xs / scale))
+        resid[~extra] = -1.0
+        worst = int(np.argmax(resid))
+        if resid[worst] < 0.5 * space:
+            break
+        xs, lines, extra = np.delete(xs, worst), np.delete(lines, worst, axis=1), np.delete(extra, worst)
+    order = np.argsort(xs)
+    return Staff(xs[order], lines[:, order])
+
+
+def _resolve(staves: list[Staff], space: float, soft: np.ndarray) -> list[Staff]:
     """Merge pieces of one staff and drop stray tracks that overlap a stronger staff.
 
     Linking can split a staff into pieces (a run of failed strips on a steep, perspective-distorted
     staff) or start a stray track from a chain shifted by a line or two (beams, ledger lines). Two
     staves cannot lie within four spaces of each other, so a track that does, over a common x range,
-    is either the same staff (middle lines within half a space: merged) or a stray (dropped). Pieces
+    is either the same staff (middle lines within half a space: merged) or one of the two is shifted
+    by whole lines there (a stray, or a staff that took stray points): the one with more ink along its
+    lines over the common range wins, keeping the other's points beyond it that lie on its course.
+    Pieces
     without a common x range are merged when each one's end extrapolates onto the other's, and a
     weaker piece that lands within four spaces of a stronger one's extrapolated end is a stray.
     """
@@ -363,8 +400,10 @@ def _resolve(staves: list[Staff], space: float) -> list[Staff]:
                 if d < 0.5 * space:
                     kept[i] = _union(k, s)
                     break
-                if d < 4 * space:
-                    break  # a stray beside a stronger staff
+                if d < 4 * space:  # one of the two is (partly) shifted by whole lines
+                    better = _evidence(soft, s, lo, hi) > _evidence(soft, k, lo, hi)
+                    kept[i] = _settle(s, k, space) if better else _settle(k, s, space)
+                    break
                 continue
             left, right = (k, s) if k.x1 < s.x0 else (s, k)
             gap = right.x0 - left.x1
@@ -516,7 +555,7 @@ def detect_staves(image: np.ndarray, *, strip_spaces: float = 2.0, min_height: f
         for _, chain in _chains(ys, heights, space):
             cands.append(((j + 0.5) * sw, chain))
     tracks = [s for t in _link(cands, space) if (s := _clean_track(t, space)) is not None]
-    staves = [_extend(ink, s, space, thickness) for s in _resolve(tracks, space)]
+    staves = [_extend(ink, s, space, thickness) for s in _resolve(tracks, space, soft)]
     staves.sort(key=lambda s: float(np.median(s.lines[2])))
     layout.staves = staves
     layout.line_thickness = thickness
