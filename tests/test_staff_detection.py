@@ -185,3 +185,16 @@ def test_sloped_staff_with_a_stray_chain_stays_one_staff():
     assert (staff.x0, staff.x1) == (15, 995)
     xs = np.arange(15, 1000, 20)
     assert np.abs(staff.middle(xs) - (100 + 0.06 * xs)).max() < 1e-6
+
+
+def test_faint_periodic_texture_does_not_set_the_staff_space():
+    # Bleed-through and paper texture can give the soft-ink profiles a short period of their own;
+    # the period that yields more five-line chains (here the hard-ink one) must win.
+    img = load_image(FIXTURES / "single_staff.png")
+    h, w = img.shape
+    rng = np.random.default_rng(0)
+    stripes = (np.arange(h)[:, None] % 5 == 0) & (rng.random((h, w)) < 0.5)  # dotted rows every 5 px
+    layout = detect_staves(np.clip(img - 0.1 * stripes, 0, 1).astype(np.float32))
+    assert layout.staff_space == pytest.approx(12.0, abs=0.3)
+    score = score_staves(_truth("single_staff"), layout)
+    assert (score.recall, score.precision) == (1.0, 1.0)

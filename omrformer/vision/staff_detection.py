@@ -520,6 +520,22 @@ def _joined(ink: np.ndarray, upper: Staff, lower: Staff, space: float) -> bool:
     return False
 
 
+def _strip_chains(
+    soft: np.ndarray, space: float, strip_spaces: float, min_height: float
+) -> list[tuple[float, np.ndarray]]:
+    """Five-line chains (strip centre x, (5,) line ys) of every vertical strip, for one staff space."""
+    h, w = soft.shape
+    sw = max(8, int(round(strip_spaces * space)))
+    n = w // sw
+    proj = soft[:, : n * sw].reshape(h, n, sw).mean(axis=2)  # (H, n) ink fraction per row and strip
+    cands = []
+    for j in range(n):
+        ys, heights = _peaks(proj[:, j], min_height=min_height, sharpness=0.15, space=space)
+        for _, chain in _chains(ys, heights, space):
+            cands.append(((j + 0.5) * sw, chain))
+    return cands
+
+
 def detect_staves(image: np.ndarray, *, strip_spaces: float = 2.0, min_height: float = 0.3) -> StaffLayout:
     """Find every five-line staff and system in a grayscale image.
 
@@ -538,22 +554,24 @@ def detect_staves(image: np.ndarray, *, strip_spaces: float = 2.0, min_height: f
     soft = ink_strength(image)
     ink = soft >= 1.0
     thickness = line_thickness(ink)
-    # A first pass with fixed 32 px strips finds the staff space; then strips scale with it.
+    # A first pass with fixed 32 px strips finds the staff space; then strips scale with it. The
+    # soft ink keeps faint lines, the hard ink ignores faint periodic texture (bleed-through, paper):
+    # when their periods disagree, the one that finds more five-line chains wins.
     n0 = max(1, w // 32)
-    proj0 = soft[:, : n0 * 32].reshape(h, n0, -1).mean(axis=2) if w >= 32 else soft.mean(axis=1, keepdims=True)
-    space = staff_space_from_profiles(proj0, max_space=min(100, h // 5))
-    if space < 4 or thickness <= 0 or thickness > space / 2:
+    spaces: list[float] = []
+    for layer in (soft, ink):
+        proj0 = layer[:, : n0 * 32].reshape(h, n0, -1).mean(axis=2) if w >= 32 else layer.mean(axis=1, keepdims=True)
+        sp = staff_space_from_profiles(proj0.astype(np.float32), max_space=min(100, h // 5))
+        if sp >= 4 and 0 < thickness <= sp / 2 and all(abs(sp - t) > 0.05 * t for t in spaces):
+            spaces.append(sp)
+    best: tuple[float, list[tuple[float, np.ndarray]]] | None = None
+    for sp in spaces:
+        found = _strip_chains(soft, sp, strip_spaces, min_height)
+        if best is None or len(found) > len(best[1]):
+            best = (sp, found)
+    if best is None:
         return layout
-    sw = max(8, int(round(strip_spaces * space)))
-    n = w // sw
-    if n < 1:
-        return layout
-    proj = soft[:, : n * sw].reshape(h, n, sw).mean(axis=2)  # (H, n) ink fraction per row and strip
-    cands = []
-    for j in range(n):
-        ys, heights = _peaks(proj[:, j], min_height=min_height, sharpness=0.15, space=space)
-        for _, chain in _chains(ys, heights, space):
-            cands.append(((j + 0.5) * sw, chain))
+    space, cands = best
     tracks = [s for t in _link(cands, space) if (s := _clean_track(t, space)) is not None]
     staves = [_extend(ink, s, space, thickness) for s in _resolve(tracks, space, soft)]
     staves.sort(key=lambda s: float(np.median(s.lines[2])))
