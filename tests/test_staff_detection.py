@@ -9,11 +9,11 @@ import cv2
 import numpy as np
 import pytest
 
-from omrformer.vision import staff_detection as sd
 from omrformer.vision.coordinates import STAFF_INDEX, STAFF_POS, patch_coordinates
 from omrformer.vision.image_io import ImageLoadError, load_image, load_pages
 from omrformer.vision.staff_detection import NoStaffFound, detect_staves, require_staves
 from omrformer.vision.staff_metrics import score_staves
+from omrformer.vision.staff_tracks import clean_track, link_tracks, resolve_tracks
 
 FIXTURES = Path(__file__).parent / "fixtures" / "staff"
 CASES = {"single_staff": [[0]], "grand_staff": [[0, 1]], "page_two_parts": [[0, 1, 2], [3, 4, 5], [6, 7, 8]]}
@@ -180,8 +180,8 @@ def test_sloped_staff_with_a_stray_chain_stays_one_staff():
     x = np.arange(1000)
     for k in range(-2, 3):
         soft[np.floor(100 + 0.06 * x + space * k).astype(int), x] = 1.0
-    tracks = [s for t in sd._link(cands, space) if (s := sd._clean_track(t, space)) is not None]
-    (staff,) = sd._resolve(tracks, space, soft)
+    tracks = [s for t in link_tracks(cands, space) if (s := clean_track(t, space)) is not None]
+    (staff,) = resolve_tracks(tracks, space, soft)
     assert (staff.x0, staff.x1) == (15, 995)
     xs = np.arange(15, 1000, 20)
     assert np.abs(staff.middle(xs) - (100 + 0.06 * xs)).max() < 1e-6

@@ -1,107 +1,33 @@
 """Classical staff detection: five-line staves and their systems, with no learned parameters.
 
-Method (numpy only):
-1. Binarise against the local paper brightness (a grey closing), at half the Otsu level so faint,
-   blurred staff lines survive; the line thickness is the most common vertical black run, the
-   staff space the strongest period of the row projections (autocorrelation: noise-proof).
-2. Cut the page into vertical strips a few staff spaces wide (narrow enough that skew and gentle
+Method (numpy + OpenCV filters):
+1. Ink relative to the local paper brightness (a grey closing): soft ink in [0, 1] that reaches 1
+   at half the Otsu level, so faint, blurred staff lines survive. The line thickness is the most
+   common vertical black run; the staff space the first strong period of the row projections
+   (autocorrelation: noise-proof), taken from the soft and the hard ink, the one that yields more
+   five-line chains winning when they disagree.
+2. Cut the page into vertical strips two staff spaces wide (narrow enough that skew and gentle
    curvature move a line by under a pixel inside one strip) and take each strip's horizontal
-   projection. Sharp peaks are line candidates; chains of five peaks at one staff space apart are
-   staff candidates, the strongest chain winning where chains overlap (so a ledger line cannot
-   replace a real staff line).
-3. Link strip candidates left to right into staves (nearest middle line), drop outliers against
-   a quadratic fit of each staff's middle line, and interpolate every line along x.
+   projection. Sharp peaks (centroid of the rows above half the peak: thick lines are flat-topped)
+   are line candidates; chains of five peaks one staff space apart are staff candidates, the
+   strongest chain winning where chains overlap (so a ledger line cannot replace a staff line).
+3. Link strip candidates left to right into staves along each track's slope, drop outliers against
+   a running median, merge pieces of one staff and settle overlapping tracks shifted by whole lines
+   by the ink along their lines (:mod:`omrformer.vision.staff_tracks`). Follow each staff's lines out
+   to its true ends (:mod:`omrformer.vision.staff_ends`); lines are interpolated along x.
 4. Group staves into systems: two neighbouring staves belong to one system when a vertical line
-   (the system's left barline) joins them near their left end.
+   (the system's left barline, tilted by skew or perspective) joins them near their left end.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 
+from omrformer.vision.staff_ends import extend_staff, joined_by_barline
+from omrformer.vision.staff_layout import NoStaffFound, Staff, StaffLayout
+from omrformer.vision.staff_tracks import clean_track, link_tracks, resolve_tracks
 
-class NoStaffFound(ValueError):
-    """The image shows no five-line staff (not sheet music, blank, or far too small/large)."""
-
-
-@dataclass
-class Staff:
-    """One five-line staff.
-
-    Attributes:
-        xs: (K,) x positions (pixels, increasing) where the lines were measured.
-        lines: (5, K) y position of each line at ``xs``, top line first.
-    """
-
-    xs: np.ndarray
-    lines: np.ndarray
-
-    @property
-    def x0(self) -> float:
-        return float(self.xs[0])
-
-    @property
-    def x1(self) -> float:
-        return float(self.xs[-1])
-
-    def line_y(self, k: int, x: np.ndarray | float) -> np.ndarray:
-        """y of line ``k`` (0 = top) at ``x``; constant beyond the measured ends."""
-        return np.interp(x, self.xs, self.lines[k])
-
-    def middle(self, x: np.ndarray | float) -> np.ndarray:
-        return self.line_y(2, x)
-
-    def space(self, x: np.ndarray | float) -> np.ndarray:
-        """Local staff space in pixels at ``x``."""
-        return (self.line_y(4, x) - self.line_y(0, x)) / 4.0
-
-    def scaled(self, factor: float) -> Staff:
-        return Staff(self.xs * factor, self.lines * factor)
-
-
-@dataclass
-class StaffLayout:
-    """All staves of an image, top to bottom, and their grouping into systems.
-
-    Attributes:
-        staves: Staves sorted by the y of their middle line.
-        systems: Per system, the indices into ``staves`` (top to bottom).
-        staff_space: Median staff space in pixels (0 when there is no staff).
-        line_thickness: Estimated staff-line thickness in pixels.
-    """
-
-    width: int
-    height: int
-    staves: list[Staff] = field(default_factory=list)
-    systems: list[list[int]] = field(default_factory=list)
-    staff_space: float = 0.0
-    line_thickness: float = 0.0
-
-    def scaled(self, factor: float) -> StaffLayout:
-        """The same layout for the image resized by ``factor``."""
-        return StaffLayout(
-            round(self.width * factor),
-            round(self.height * factor),
-            [s.scaled(factor) for s in self.staves],
-            [list(g) for g in self.systems],
-            self.staff_space * factor,
-            self.line_thickness * factor,
-        )
-
-    def to_json(self) -> dict:
-        return {
-            "width": self.width,
-            "height": self.height,
-            "staff_space": round(self.staff_space, 3),
-            "line_thickness": round(self.line_thickness, 3),
-            "systems": self.systems,
-            "staves": [
-                {"xs": np.round(s.xs, 2).tolist(), "lines": np.round(s.lines, 2).tolist()}
-                for s in self.staves
-            ],
-        }
+__all__ = ["NoStaffFound", "Staff", "StaffLayout", "detect_staves", "require_staves"]
 
 
 def otsu_threshold(image: np.ndarray) -> float:
@@ -272,254 +198,6 @@ def _chains(ys: np.ndarray, heights: np.ndarray, space: float) -> list[tuple[flo
     return out
 
 
-def _predict(track: list[tuple[float, np.ndarray]], x: float, space: float) -> float:
-    """The track's middle line extrapolated to ``x`` along its recent slope (skew, perspective)."""
-    tail = track[-8:]
-    last_x, last = tail[-1]
-    if len(tail) < 3 or last_x - tail[0][0] < 4 * space:
-        return float(last[2])
-    xs = np.array([c[0] for c in tail])
-    mids = np.array([c[1][2] for c in tail])
-    slope = float(np.clip(np.polyfit(xs, mids, 1)[0], -0.1, 0.1))
-    return float(last[2]) + slope * (x - last_x)
-
-
-def _link(cands: list[tuple[float, np.ndarray]], space: float) -> list[list[tuple[float, np.ndarray]]]:
-    """Join per-strip staff candidates (x, (5,) ys), left to right, into tracks by middle line.
-
-    A candidate joins the track whose extrapolated middle line is nearest, with a cost that grows
-    with the x gap (1 px per 100 px): a stale track, such as a stray chain from a beam, must not
-    take over a sloping staff whose own track was last seen a strip ago.
-    """
-    tracks: list[list[tuple[float, np.ndarray]]] = []
-    for x, ys in sorted(cands, key=lambda c: c[0]):
-        # Under one space: a chain shifted by one line (a beam or ledger line taken for a staff line)
-        # starts a stray track, which _resolve drops, instead of bending the staff.
-        best, best_d = None, 0.6 * space
-        for t in tracks:
-            last_x = t[-1][0]
-            if last_x == x:
-                continue
-            d = abs(_predict(t, x, space) - ys[2]) + 0.01 * (x - last_x)
-            if d < best_d:
-                best, best_d = t, d
-        if best is None:
-            tracks.append([(x, ys)])
-        else:
-            best.append((x, ys))
-    return tracks
-
-
-def _clean_track(track: list[tuple[float, np.ndarray]], space: float) -> Staff | None:
-    xs = np.array([x for x, _ in track])
-    lines = np.stack([ys for _, ys in track], axis=1)  # (5, K)
-    if len(xs) >= 5:
-        # Drop strips whose middle line leaves the running median of its neighbours (mis-linked
-        # candidates); a running median follows page curl and perspective where a global fit would not.
-        mid = lines[2]
-        pad = np.pad(mid, 2, mode="edge")
-        med = np.median(np.lib.stride_tricks.sliding_window_view(pad, 5), axis=1)
-        keep = np.abs(mid - med) < 0.4 * space
-        xs, lines = xs[keep], lines[:, keep]
-    if len(xs) < 3:
-        return None
-    return Staff(xs, lines)
-
-
-def _end_slope(staff: Staff, space: float, at_right: bool) -> float:
-    """dy/dx of the middle line over the last six staff spaces at one end (0 with too few points)."""
-    xs, mid = staff.xs, staff.lines[2]
-    near = (xs >= staff.x1 - 6 * space) if at_right else (xs <= staff.x0 + 6 * space)
-    if near.sum() < 2:
-        return 0.0
-    return float(np.clip(np.polyfit(xs[near], mid[near], 1)[0], -0.1, 0.1))
-
-
-def _union(a: Staff, b: Staff) -> Staff:
-    """One staff from the points of ``a`` and those of ``b`` outside ``a``'s x range."""
-    out = (b.xs < a.x0) | (b.xs > a.x1)
-    xs = np.concatenate([a.xs, b.xs[out]])
-    order = np.argsort(xs)
-    return Staff(xs[order], np.concatenate([a.lines, b.lines[:, out]], axis=1)[:, order])
-
-
-def _evidence(soft: np.ndarray, staff: Staff, lo: float, hi: float) -> float:
-    """Mean ink along the staff's five lines between ``lo`` and ``hi`` (each line's row +-1)."""
-    h, w = soft.shape
-    xs = np.arange(int(max(lo, 0)), int(min(hi, w - 1)) + 1)  # (X,)
-    if xs.size == 0:
-        return 0.0
-    rows = np.floor(np.stack([staff.line_y(k, xs) for k in range(5)])).astype(int)  # (5, X)
-    ink = np.max([soft[np.clip(rows + d, 0, h - 1), xs[None, :]] for d in (-1, 0, 1)], axis=0)
-    return float(ink.mean())
-
-
-def _settle(winner: Staff, loser: Staff, space: float) -> Staff:
-    """``winner`` plus the ``loser``'s points beyond its x range that lie on its course.
-
-    A loser's point goes (worst first) while it is more than half a space off a low-order fit of
-    the middle line through the remaining points (a quadratic from eight points, else a straight line).
-    """
-    out = (loser.xs < winner.x0) | (loser.xs > winner.x1)
-    xs = np.concatenate([winner.xs, loser.xs[out]])
-    lines = np.concatenate([winner.lines, loser.lines[:, out]], axis=1)
-    extra = np.concatenate([np.zeros(len(winner.xs), bool), np.ones(int(out.sum()), bool)])
-    while extra.any():
-        deg = 2 if len(xs) >= 8 else 1
-        scale = max(float(xs.max() - xs.min()), 1.0)  # conditioning of polyfit
-        resid = np.abs(lines[2] - np.polyval(np.polyfit(xs / scale, lines[2], deg), xs / scale))
-        resid[~extra] = -1.0
-        worst = int(np.argmax(resid))
-        if resid[worst] < 0.5 * space:
-            break
-        xs, lines, extra = np.delete(xs, worst), np.delete(lines, worst, axis=1), np.delete(extra, worst)
-    order = np.argsort(xs)
-    return Staff(xs[order], lines[:, order])
-
-
-def _resolve(staves: list[Staff], space: float, soft: np.ndarray) -> list[Staff]:
-    """Merge pieces of one staff and drop stray tracks that overlap a stronger staff.
-
-    Linking can split a staff into pieces (a run of failed strips on a steep, perspective-distorted
-    staff) or start a stray track from a chain shifted by a line or two (beams, ledger lines). Two
-    staves cannot lie within four spaces of each other, so a track that does, over a common x range,
-    is either the same staff (middle lines within half a space: merged) or one of the two is shifted
-    by whole lines there (a stray, or a staff that took stray points): the one with more ink along its
-    lines over the common range wins, keeping the other's points beyond it that lie on its course.
-    Pieces
-    without a common x range are merged when each one's end extrapolates onto the other's, and a
-    weaker piece that lands within four spaces of a stronger one's extrapolated end is a stray.
-    """
-    kept: list[Staff] = []
-    for s in sorted(staves, key=lambda t: -len(t.xs)):
-        for i, k in enumerate(kept):
-            lo, hi = max(s.x0, k.x0), min(s.x1, k.x1)
-            if lo <= hi:
-                probe = np.linspace(lo, hi, 5)
-                d = float(np.abs(s.middle(probe) - k.middle(probe)).mean())
-                if d < 0.5 * space:
-                    kept[i] = _union(k, s)
-                    break
-                if d < 4 * space:  # one of the two is (partly) shifted by whole lines
-                    better = _evidence(soft, s, lo, hi) > _evidence(soft, k, lo, hi)
-                    kept[i] = _settle(s, k, space) if better else _settle(k, s, space)
-                    break
-                continue
-            left, right = (k, s) if k.x1 < s.x0 else (s, k)
-            gap = right.x0 - left.x1
-            tol = 0.5 * space + 0.01 * gap
-            # Both ways along the stronger piece's slope at the junction: a short piece's own slope is noise.
-            slope = _end_slope(k, space, at_right=k is left)
-            fwd = float(left.middle(left.x1)) + slope * gap
-            back = float(right.middle(right.x0)) - slope * gap
-            d_fwd, d_back = abs(fwd - float(right.middle(right.x0))), abs(back - float(left.middle(left.x1)))
-            if d_fwd < tol and d_back < tol:
-                kept[i] = _union(k, s)
-                break
-            if min(d_fwd, d_back) < 4 * space and gap < 20 * space:
-                break  # a stray beside a stronger staff's end
-        else:
-            kept.append(s)
-    return kept
-
-
-def _walk(ink: np.ndarray, staff: Staff, space: float, thickness: float, side: int) -> tuple[float, np.ndarray]:
-    """Follow a staff's lines beyond its measured end to where they stop, on the ink itself.
-
-    The strips at a staff's ends often fail (a clef, brace or key signature fills them), so the
-    measured ends lie up to a few spaces inside the true ones. Step outwards column by column along
-    the lines extrapolated from the end's last few spaces; a column continues the staff while at least
-    four of the five lines have ink there, and the walk ends at a gap wider than half a space.
-
-    Returns:
-        (x, (5,) ys) of the staff's end (the measured end when the lines do not continue).
-    """
-    h, w = ink.shape
-    xs = staff.xs if side < 0 else staff.xs[::-1]
-    lines = staff.lines if side < 0 else staff.lines[:, ::-1]
-    near = np.abs(xs - xs[0]) <= 6 * space
-    x_end, y_end = float(xs[0]), lines[:, 0]
-    slope = float(np.polyfit(xs[near], lines[2, near], 1)[0]) if near.sum() >= 2 else 0.0
-    slope = float(np.clip(slope, -0.1, 0.1))
-    steps = np.arange(1, int(10 * space))  # (S,)
-    px = x_end + side * steps  # (S,) probe columns
-    inside = (px >= 0) & (px <= w - 1)
-    px, steps = px[inside], steps[inside]
-    if px.size == 0:
-        return x_end, y_end
-    tol = max(1, int(round(thickness / 2 + 1)))
-    ys = y_end[:, None] + slope * (px - x_end)[None, :]  # (5, S)
-    rows = np.floor(ys).astype(int)[:, :, None] + np.arange(-tol, tol + 1)  # (5, S, 2 * tol + 1)
-    cols = np.broadcast_to(px.astype(int)[None, :, None], rows.shape)
-    hit = ink[np.clip(rows, 0, h - 1), cols].any(axis=2)  # (5, S)
-    on = hit.sum(axis=0) >= 4  # (S,)
-    last = 0
-    for i in range(px.size):
-        if on[i]:
-            last = i + 1
-        elif steps[i] - (steps[last - 1] if last else 0) > 0.5 * space:
-            break
-    if last == 0:
-        return x_end, y_end
-    x = float(px[last - 1])
-    return x, y_end + slope * (x - x_end)
-
-
-def _extend(ink: np.ndarray, staff: Staff, space: float, thickness: float) -> Staff:
-    """The staff with its lines followed out to their true left and right ends (see :func:`_walk`)."""
-    x_left, y_left = _walk(ink, staff, space, thickness, -1)
-    x_right, y_right = _walk(ink, staff, space, thickness, +1)
-    xs, lines = staff.xs, staff.lines
-    if x_left < xs[0] - 0.5:
-        xs, lines = np.concatenate([[x_left], xs]), np.concatenate([y_left[:, None], lines], axis=1)
-    if x_right > xs[-1] + 0.5:
-        xs, lines = np.concatenate([xs, [x_right]]), np.concatenate([lines, y_right[:, None]], axis=1)
-    return Staff(xs, lines)
-
-
-def _slope(staff: Staff, space: float) -> float:
-    """dy/dx of a staff's bottom line over its first ten staff spaces (the local skew)."""
-    x1 = min(staff.x1, staff.x0 + 10 * space)
-    if x1 - staff.x0 < space:
-        return 0.0
-    return float((staff.line_y(4, x1) - staff.line_y(4, staff.x0)) / (x1 - staff.x0))
-
-
-def _joined(ink: np.ndarray, upper: Staff, lower: Staff, space: float) -> bool:
-    """Whether a vertical line joins ``upper``'s bottom line to ``lower``'s top near their left end.
-
-    The staves' measured left ends can differ by a strip or two (a clef or brace hides the lines
-    there), so the search spans both ends. A rotated page tilts the barline by the staff lines'
-    own slope (perpendicular to them); perspective tilts it further, in the direction the staves'
-    left ends line up along, so tilts around both are tried.
-    """
-    h, w = ink.shape
-    lo = int(max(0, min(upper.x0, lower.x0) - 3 * space))
-    hi = int(min(w, max(upper.x0, lower.x0) + 2 * space))
-    slope = _slope(upper, space)
-    # dx/dy of the line through both staves' left ends (their middles): the barline under perspective.
-    dy_ends = float(lower.middle(lower.x0) - upper.middle(upper.x0))
-    ends = (lower.x0 - upper.x0) / dy_ends if dy_ends > 0 else 0.0
-    directions = [-slope] + ([ends] if abs(ends) < 0.35 else [])
-    for x in range(lo, hi):
-        y0 = int(round(float(upper.line_y(4, x))))
-        y1 = int(round(float(lower.line_y(0, x))))
-        if y1 - y0 < 2:
-            return True
-        rows = np.arange(y0, y1)  # (R,)
-        extra = int(np.ceil(0.03 * (y1 - y0)))  # up to ~1.7 degrees beyond each direction
-        # Total x shift of the barline from y0 to y1, per tried tilt.
-        shifts = np.concatenate([np.round(d * (y1 - y0)) + np.arange(-extra, extra + 1) for d in directions])
-        cols = np.round(x + shifts[:, None] * (rows - y0)[None, :] / (y1 - y0)).astype(int)  # (T, R)
-        # Neighbouring columns too: a barline need not sit on one pixel column after resampling.
-        hit = np.zeros(cols.shape, bool)
-        for d in (-1, 0, 1):
-            hit |= ink[np.clip(rows, 0, h - 1)[None, :], np.clip(cols + d, 0, w - 1)]
-        if hit.mean(axis=1).max() > 0.95:
-            return True
-    return False
-
-
 def _strip_chains(
     soft: np.ndarray, space: float, strip_spaces: float, min_height: float
 ) -> list[tuple[float, np.ndarray]]:
@@ -572,8 +250,8 @@ def detect_staves(image: np.ndarray, *, strip_spaces: float = 2.0, min_height: f
     if best is None:
         return layout
     space, cands = best
-    tracks = [s for t in _link(cands, space) if (s := _clean_track(t, space)) is not None]
-    staves = [_extend(ink, s, space, thickness) for s in _resolve(tracks, space, soft)]
+    tracks = [s for t in link_tracks(cands, space) if (s := clean_track(t, space)) is not None]
+    staves = [extend_staff(ink, s, space, thickness) for s in resolve_tracks(tracks, space, soft)]
     staves.sort(key=lambda s: float(np.median(s.lines[2])))
     layout.staves = staves
     layout.line_thickness = thickness
@@ -581,7 +259,7 @@ def detect_staves(image: np.ndarray, *, strip_spaces: float = 2.0, min_height: f
         layout.staff_space = float(np.median([np.median(s.space(s.xs)) for s in staves]))
         groups = [[0]]
         for i in range(1, len(staves)):
-            if _joined(ink, staves[i - 1], staves[i], space):
+            if joined_by_barline(ink, staves[i - 1], staves[i], space):
                 groups[-1].append(i)
             else:
                 groups.append([i])
