@@ -94,16 +94,16 @@ class TokenClasses:
             else:
                 raise ValueError(f"token {t!r} has no class in grammar.classes")
         self.masks = np.stack([self.cls == c for c in range(N_CLASSES)])  # (N_CLASSES, V)
-        self.num_id = {int(self.arg[i]): i for i in np.flatnonzero(self.cls == NUM)}
-        self.dur_id = {int(self.arg[i]): i for i in np.flatnonzero(self.cls == DUR)}
+        self.num_id = {int(self.arg[i]): int(i) for i in np.flatnonzero(self.cls == NUM)}
+        self.dur_id = {int(self.arg[i]): int(i) for i in np.flatnonzero(self.cls == DUR)}
         self.pitch_ids = np.flatnonzero(self.cls == PITCH)  # in diatonic order (octave-major)
         self.pitch_arg = self.arg[self.pitch_ids]
-        self.mark_level = {int(self.arg[i]): i for i in np.flatnonzero(self.cls == MARK)}
+        self.mark_level = {int(self.arg[i]): int(i) for i in np.flatnonzero(self.cls == MARK)}
         self.pad_id, self.bos_id, self.eos_id = vocab.pad_id, vocab.bos_id, vocab.eos_id
 
     def any_of(self, *classes: int) -> np.ndarray:
         """Boolean mask (V,) of every token in ``classes``."""
-        return self.masks[list(classes)].any(axis=0)
+        return np.asarray(self.masks[list(classes)].any(axis=0))
 
 
 @lru_cache(maxsize=4)

@@ -8,22 +8,17 @@ then applies the token, so lenient validation sees every later violation too.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from grammar import classes as C
+from grammar.automaton_state import AutomatonState
 from grammar.durations import DURATION_TYPES, format_quarters
 from grammar.fill import PLAIN
 from grammar.phases import BODY, DUR, PITCH, PITCH2, TUPA
 
-if TYPE_CHECKING:
-    from grammar.automaton import ScoreAutomaton
 
-
-
-class EventMixin:
+class EventMixin(AutomatonState):
     """Voice-level transitions; mixed into ScoreAutomaton."""
 
-    def _body(self: ScoreAutomaton, tid: int, c: int) -> None:
+    def _body(self, tid: int, c: int) -> None:
         if c == C.DOT:
             self._dot(tid)
             return
@@ -66,7 +61,7 @@ class EventMixin:
         else:
             raise self._syntax(tid)
 
-    def _start_event(self: ScoreAutomaton, tid: int, c: int) -> None:
+    def _start_event(self, tid: int, c: int) -> None:
         if self.full:
             self._fail(
                 "whole-measure-rest", "a whole-measure rest or space must be the only event of its voice"
@@ -82,7 +77,7 @@ class EventMixin:
         self.can_chord = self.can_tie = False
         self.phase = PITCH if c in (C.NOTE, C.GRACE) else DUR
 
-    def _pitch(self: ScoreAutomaton, tid: int, c: int) -> None:
+    def _pitch(self, tid: int, c: int) -> None:
         if c == C.ACC and self.phase == PITCH:
             self.phase = PITCH2
             return
@@ -103,7 +98,7 @@ class EventMixin:
         self.last_pitch = p
         self.phase = DUR
 
-    def _duration(self: ScoreAutomaton, tid: int, c: int) -> None:
+    def _duration(self, tid: int, c: int) -> None:
         if c != C.DUR:
             raise self._syntax(tid)
         x = int(self.tc.arg[tid])
@@ -137,7 +132,7 @@ class EventMixin:
             self.tup_events += 1
         self.can_chord = self.can_tie = self.ev == C.NOTE
 
-    def _duration_error(self: ScoreAutomaton, x: int) -> None:
+    def _duration_error(self, x: int) -> None:
         name = DURATION_TYPES[x]
         if self._unit(x, 0) > self.R0:
             raise self._error(
@@ -156,7 +151,7 @@ class EventMixin:
             f"left of {self._time_name()} cannot be filled",
         )
 
-    def _dot(self: ScoreAutomaton, tid: int) -> None:
+    def _dot(self, tid: int) -> None:
         if not self.dots_pending or self.j >= 3:
             raise self._syntax(tid)
         if self.valid is not None and self.strict and not self.valid[self.x, self.j + 1 :].any():
@@ -165,7 +160,7 @@ class EventMixin:
         if self.valid is not None:
             self.R = self.R0 - self._unit(self.x, self.j)
 
-    def _finish_duration(self: ScoreAutomaton) -> None:
+    def _finish_duration(self) -> None:
         """A non-dot token ends the pending duration: check the chosen number of dots."""
         self.dots_pending = False
         if self.valid is None:
@@ -190,7 +185,7 @@ class EventMixin:
                 f"{format_quarters(self.mlen[self.flat] - self.R)} in {self._time_name()} (overfull)",
             )
 
-    def _open_tuplet(self: ScoreAutomaton, a: int, n: int) -> None:
+    def _open_tuplet(self, a: int, n: int) -> None:
         if not self.policy.tuplet_ok(a, n) or (a, n) not in self.ft.ratio_set:
             self._fail("tuplet-range", f"tuplet {a}:{n} is outside the allowed ratios")
         elif self.strict and not self._ratio_fits(a, n):

@@ -86,7 +86,10 @@ def excerpt(tokens: Sequence[str], start: int, stop: int) -> list[str]:
                 raise ValueError(
                     f"cannot cut an excerpt at measure {start + 1}: staff {flat + 1} has no {name}"
                 )
-            out += list(value) if name == "time" else [value if name == "clef" else f"key:{value}"]
+            if isinstance(value, tuple):  # time: its tokens
+                out += value
+            else:  # clef token, or key fifths
+                out.append(value if isinstance(value, str) else f"key:{value}")
     for m in measures[start + 1 : stop]:
         out += m
     return out

@@ -10,6 +10,7 @@ call, beam reshuffle across calls) is rebuilt from its prefix.
 from __future__ import annotations
 
 import logging
+from typing import Literal, cast
 
 import numpy as np
 import torch
@@ -111,7 +112,7 @@ class GrammarLogitsProcessor(LogitsProcessor):
             key = row.tobytes()
             if key not in states:
                 pkey = row[:-1].tobytes()
-                parent = self._states.get(pkey, False) if cur_len > 1 else False
+                parent: ScoreAutomaton | None | Literal[False] = self._states.get(pkey, False) if cur_len > 1 else False
                 if parent is False:
                     states[key] = self._rebuild(row)
                 elif parent is _DEAD:
@@ -123,4 +124,5 @@ class GrammarLogitsProcessor(LogitsProcessor):
             masks[r, len(mask) :] = False
         self._states = states
         allowed = torch.from_numpy(masks).to(scores.device)
-        return scores.masked_fill(~allowed, float("-inf"))
+        # masked_fill keeps the float dtype of scores; torch's stubs only say Tensor.
+        return cast(torch.FloatTensor, scores.masked_fill(~allowed, float("-inf")))

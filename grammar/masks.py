@@ -8,31 +8,27 @@ table (grammar/fill.py), cached per (ticks left, tuplet, may-be-short).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from grammar import classes as C
+from grammar.automaton_state import AutomatonState
 from grammar.fill import PLAIN
 from grammar.phases import BODY, DONE, DUR, MSTART, PART, PITCH, PITCH2, STAFF, START, TDEN, TNUM, TUPA, TUPN
-
-if TYPE_CHECKING:
-    from grammar.automaton import ScoreAutomaton
 
 _PLAN_LIMIT = 100_000  # a completion plan longer than this means a bug, not a long score
 
 
-class MaskMixin:
+class MaskMixin(AutomatonState):
     """Masks and completion plan; mixed into ScoreAutomaton."""
 
     # ---------------------------------------------------------------- fit tests
-    def _fin_out(self: ScoreAutomaton, r: np.ndarray) -> np.ndarray:
+    def _fin_out(self, r: np.ndarray) -> np.ndarray:
         """Outside a tuplet, can the voice still end well with r ticks left?"""
         if self.short_ok():
             return r >= 0
         return self.ft.fillable_vec(r)
 
-    def _fin_tup(self: ScoreAutomaton, r: np.ndarray, ratio: tuple[int, int]) -> np.ndarray:
+    def _fin_tup(self, r: np.ndarray, ratio: tuple[int, int]) -> np.ndarray:
         """Inside a tuplet that already has a note: close it now or after one more note."""
         r = np.asarray(r, dtype=np.int64)
         if self.short_ok():
@@ -41,7 +37,7 @@ class MaskMixin:
         more = self.ft.fillable_vec(r[..., None] - units).any(axis=-1)
         return self.ft.fillable_vec(r) | more
 
-    def _cached(self: ScoreAutomaton, key: tuple, fn) -> object:
+    def _cached(self, key: tuple, fn) -> object:
         cache = self.ft.cache
         full = (*key, self.R, self.tup, self.short_ok())
         if full not in cache:
@@ -50,7 +46,7 @@ class MaskMixin:
             cache[full] = fn()
         return cache[full]
 
-    def _valid_table(self: ScoreAutomaton) -> np.ndarray:
+    def _valid_table(self) -> np.ndarray:
         """(9, 4): which (type, dots) keep the voice finishable if taken now (from R0)."""
 
         def compute() -> np.ndarray:
@@ -65,10 +61,10 @@ class MaskMixin:
         finally:
             self.R = saved
 
-    def _measure_rest_ok(self: ScoreAutomaton) -> bool:
+    def _measure_rest_ok(self) -> bool:
         return self.tup is None and self.events == 0 and not self.full and self.R == self.mlen[self.flat]
 
-    def _event_fits(self: ScoreAutomaton, c: int) -> bool:
+    def _event_fits(self, c: int) -> bool:
         """Can a note/rest/space start here and still leave a finishable voice?"""
         if c in (C.REST, C.SPACE) and self._measure_rest_ok():
             return True
@@ -83,7 +79,7 @@ class MaskMixin:
 
         return self._cached(("event",), compute)  # type: ignore[return-value]
 
-    def _ratio_fits(self: ScoreAutomaton, a: int, n: int) -> bool:
+    def _ratio_fits(self, a: int, n: int) -> bool:
         if (a, n) not in self.ft.ratio_set or self.R <= 0:
             return False
         saved = self.tup
@@ -95,16 +91,16 @@ class MaskMixin:
         finally:
             self.tup = saved
 
-    def _actual_ok(self: ScoreAutomaton, a: int) -> bool:
+    def _actual_ok(self, a: int) -> bool:
         return any(self._ratio_fits(a, n) for (aa, n) in self.ft.ratios if aa == a)
 
-    def _tuplet_fits(self: ScoreAutomaton) -> bool:
+    def _tuplet_fits(self) -> bool:
         if self.tup is not None or self.full or self.R <= 0:
             return False
         return self._cached(("tuplet",), lambda: any(self._ratio_fits(a, n) for a, n in self.ft.ratios))  # type: ignore[return-value]
 
     # ---------------------------------------------------------------- masks
-    def allowed_mask(self: ScoreAutomaton) -> np.ndarray:
+    def allowed_mask(self) -> np.ndarray:
         """Boolean (len(vocab),): exactly the tokens ``step`` accepts now."""
         tc, M, ph = self.tc, self.tc.masks, self.phase
         if ph == START:
@@ -150,12 +146,12 @@ class MaskMixin:
         m[tc.pad_id] = True
         return m
 
-    def _ids_mask(self: ScoreAutomaton, ids) -> np.ndarray:
+    def _ids_mask(self, ids) -> np.ndarray:
         m = np.zeros(len(self.tc.cls), dtype=bool)
         m[list(ids)] = True
         return m
 
-    def _mstart_mask(self: ScoreAutomaton) -> np.ndarray:
+    def _mstart_mask(self) -> np.ndarray:
         tc = self.tc
         m = np.zeros(len(tc.cls), dtype=bool)
         if self.must_end:
@@ -169,7 +165,7 @@ class MaskMixin:
             m[tc.eos_id] = True
         return m
 
-    def _dots_state(self: ScoreAutomaton) -> tuple[bool, bool]:
+    def _dots_state(self) -> tuple[bool, bool]:
         """(a dot may follow, the duration may end here)."""
         if not self.dots_pending:
             return False, True
@@ -177,7 +173,7 @@ class MaskMixin:
             return self.j < 3, True
         return bool(self.j < 3 and self.valid[self.x, self.j + 1 :].any()), bool(self.valid[self.x, self.j])
 
-    def _body_mask(self: ScoreAutomaton) -> np.ndarray:
+    def _body_mask(self) -> np.ndarray:
         tc, M = self.tc, self.tc.masks
         dot_ok, end_ok = self._dots_state()
         m = np.zeros(len(tc.cls), dtype=bool)
@@ -205,20 +201,20 @@ class MaskMixin:
                     m |= M[c]
         return m
 
-    def _dur_mask(self: ScoreAutomaton) -> np.ndarray:
+    def _dur_mask(self) -> np.ndarray:
         tc = self.tc
         m = np.zeros(len(tc.cls), dtype=bool)
         if self.ev == C.GRACE:
             m[[tc.dur_id[x] for x in range(C.MEASURE_DUR)]] = True
             return m
         ok = self._valid_table().any(axis=1)
-        m[[tc.dur_id[x] for x in np.flatnonzero(ok)]] = True
+        m[[tc.dur_id[int(x)] for x in np.flatnonzero(ok)]] = True
         if self.ev in (C.REST, C.SPACE) and self._measure_rest_ok():
             m[tc.dur_id[C.MEASURE_DUR]] = True
         return m
 
     # ---------------------------------------------------------------- completion plan
-    def _plan_token(self: ScoreAutomaton) -> int:
+    def _plan_token(self) -> int:
         """The next token of a fixed "finish as soon as possible" plan.
 
         ``min_to_finish`` is the length of this plan. Because the plan only depends on the state,
@@ -259,7 +255,7 @@ class MaskMixin:
             return self._plan_body()
         raise AssertionError("a finished sequence has no plan")
 
-    def _plan_body(self: ScoreAutomaton) -> int:
+    def _plan_body(self) -> int:
         v = self.vocab
         _, end_ok = self._dots_state()
         if not end_ok:
@@ -279,7 +275,7 @@ class MaskMixin:
                 return v.id(tok)
         raise AssertionError("no way to close the voice")  # pragma: no cover
 
-    def min_to_finish(self: ScoreAutomaton) -> int:
+    def min_to_finish(self) -> int:
         """Fewest tokens (including ``<eos>``) that complete the sequence from here (0 when done).
 
         Computed by following the completion plan on a copy; exact for that plan and an upper
@@ -289,7 +285,7 @@ class MaskMixin:
             return 0
         return self.copy()._run_plan()
 
-    def _run_plan(self: ScoreAutomaton) -> int:
+    def _run_plan(self) -> int:
         """Follow the plan on this (throw-away) state and count its tokens."""
         self.violations = []
         n = 0
@@ -303,7 +299,7 @@ class MaskMixin:
                 raise AssertionError("completion plan does not terminate")
         return n
 
-    def _closing_cost(self: ScoreAutomaton) -> int | None:
+    def _closing_cost(self) -> int | None:
         """Plan length in closed form once the current voice may end: the rest of the layout gets
         ``staff voice rest dur:measure`` per staff (plus ``part`` per part), then ``bar <eos>``.
         None when the plan still has work inside the voice."""
@@ -320,7 +316,7 @@ class MaskMixin:
         rest += sum(1 + 4 * n for n in self.layout[self.part + 1 :])
         return rest + 2
 
-    def allowed_mask_within(self: ScoreAutomaton, budget: int) -> np.ndarray:
+    def allowed_mask_within(self, budget: int) -> np.ndarray:
         """``allowed_mask`` restricted to tokens after which the sequence can end within ``budget``
         tokens in all (counting the token itself and ``<eos>``).
 

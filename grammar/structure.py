@@ -10,19 +10,20 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from grammar import classes as C
+from grammar.automaton_state import AutomatonState
 from grammar.durations import format_quarters, measure_ticks
 from grammar.phases import BODY, DONE, MSTART, PART, STAFF, TNUM
 
 if TYPE_CHECKING:
-    from grammar.automaton import GrammarError, ScoreAutomaton
+    from grammar.automaton import GrammarError
 
 _TIME_SYMBOL = {"time:C": (4, 4), "time:C|": (2, 2)}
 
 
-class StructureMixin:
+class StructureMixin(AutomatonState):
     """Measure / part / staff / voice transitions; mixed into ScoreAutomaton."""
 
-    def _measure_start(self: ScoreAutomaton, tid: int, c: int) -> None:
+    def _measure_start(self, tid: int, c: int) -> None:
         if self.must_end and c != C.EOSC:
             self._fail(
                 "underfull-primary",
@@ -47,7 +48,7 @@ class StructureMixin:
         else:
             raise self._syntax(tid)
 
-    def _open_staff(self: ScoreAutomaton) -> None:
+    def _open_staff(self) -> None:
         self.staff += 1
         self.flat += 1
         self.voice = -1
@@ -68,7 +69,7 @@ class StructureMixin:
         self.attr_level = 0
         self.phase = STAFF
 
-    def _grow_staff_lists(self: ScoreAutomaton) -> None:
+    def _grow_staff_lists(self) -> None:
         """Lenient mode: keep per-staff lists long enough for an extra staff."""
         while self.flat >= len(self.mlen):
             self.clef.append(None)
@@ -76,7 +77,7 @@ class StructureMixin:
             self.time.append(None)
             self.mlen.append(measure_ticks(4, 4))
 
-    def _staff_header(self: ScoreAutomaton, tid: int, c: int) -> None:
+    def _staff_header(self, tid: int, c: int) -> None:
         level = {C.CLEF: 1, C.KEY: 2, C.TIME: 3, C.TIMESYM: 3}.get(c)
         if level is not None:
             if level <= self.attr_level:
@@ -106,7 +107,7 @@ class StructureMixin:
             self._fail("first-measure-attributes", f"measure 1 must state the {missing} on every staff")
         self._open_voice()
 
-    def _set_time(self: ScoreAutomaton, beats: int, beat_type: int, tokens: tuple[str, ...]) -> None:
+    def _set_time(self, beats: int, beat_type: int, tokens: tuple[str, ...]) -> None:
         if beat_type not in self.policy.time_denominators:
             self._fail(
                 "time-signature",
@@ -119,7 +120,7 @@ class StructureMixin:
             self.mlen[self.flat] = measure_ticks(4, 4)
         self.time[self.flat] = tokens
 
-    def _open_voice(self: ScoreAutomaton) -> None:
+    def _open_voice(self) -> None:
         self.voice += 1
         if self.voice >= self.policy.max_voices:
             self._fail("layout", f"more than {self.policy.max_voices} voices on a staff")
@@ -127,7 +128,7 @@ class StructureMixin:
         self.R = self.mlen[self.flat]
         self.phase = BODY
 
-    def _close_voice(self: ScoreAutomaton) -> None:
+    def _close_voice(self) -> None:
         """Checks when a voice ends (at voice/staff/part/bar)."""
         if self.tup is not None:
             self._fail("tuplet-unclosed", "the tuplet is not closed before the voice ends")
@@ -144,7 +145,7 @@ class StructureMixin:
             elif self.voice == 0 and self.measure > 1:
                 self.measure_short = True
 
-    def _structure(self: ScoreAutomaton, tid: int, c: int) -> None:
+    def _structure(self, tid: int, c: int) -> None:
         """voice / staff / part / bar inside a voice: close the voice, then move on."""
         if self.strict and self.events and self.tup is None and self.R > 0 and not self.short_ok():
             raise self._error(
@@ -171,7 +172,7 @@ class StructureMixin:
         else:
             self._bar()
 
-    def _layout_allows(self: ScoreAutomaton, c: int) -> bool:
+    def _layout_allows(self, c: int) -> bool:
         p = self.policy
         if c == C.VOICE:
             return self.voice + 1 < p.max_voices
@@ -190,7 +191,7 @@ class StructureMixin:
             return self.part + 1 < len(self.layout) and self.staff + 1 >= self.layout[self.part]
         return self.part + 1 >= len(self.layout) and self.staff + 1 >= self.layout[self.part]
 
-    def _layout_error(self: ScoreAutomaton, tid: int, c: int) -> GrammarError:
+    def _layout_error(self, tid: int, c: int) -> GrammarError:
         tok = self.vocab.tokens[tid]
         if c == C.VOICE:
             return self._error("layout", f"more than {self.policy.max_voices} voices on a staff")
@@ -202,7 +203,7 @@ class StructureMixin:
         shape = ", ".join(f"part {i + 1}: {n} staves" for i, n in enumerate(self.layout))
         return self._error("layout", f"found {tok} but measure 1 has {len(self.layout)} parts ({shape})")
 
-    def _bar(self: ScoreAutomaton) -> None:
+    def _bar(self) -> None:
         if self.measure == 1:
             self.layout = list(self.staves)
         self.measure += 1

@@ -53,12 +53,11 @@ def validate(
 
     ``<bos>``/``<eos>`` are optional: a sequence without ``<eos>`` is judged as if it ended there.
     """
-    if isinstance(tokens, str):
-        tokens = from_human(tokens)
+    seq: Sequence[str | int] = from_human(tokens) if isinstance(tokens, str) else tokens
     auto = ScoreAutomaton(policy, vocab, strict=False)
     out: list[Violation] = []
     last_syntax = -2
-    for i, tok in enumerate(tokens):
+    for i, tok in enumerate(seq):
         auto.pos = i
         if isinstance(tok, str) and tok not in vocab:
             out.append(Violation(i, auto.measure, None, None, None, "syntax", f"unknown token {tok!r}"))
@@ -72,7 +71,7 @@ def validate(
             continue
         out += [Violation.from_error(e, e.position if e.position is not None else i) for e in auto.violations]
         auto.violations.clear()
-    auto.pos = len(tokens)
+    auto.pos = len(seq)
     auto.finish()
-    out += [Violation.from_error(e, len(tokens)) for e in auto.violations]
+    out += [Violation.from_error(e, len(seq)) for e in auto.violations]
     return out

@@ -148,7 +148,7 @@ class _PartReader:
         filled with spaces (exactly, with tuplet spaces where needed; reader_gaps.py)."""
         keys = sorted((k for k in raw.voices if k[0] == staff),
                       key=lambda k: (self.home.get(k[1], staff) != staff, _voice_order(k[1])))
-        built = []
+        built: list[tuple[list[Item], int]] = []
         for key in keys:
             scratch: Counter[str] = Counter()
             items, length = build_voice(raw.voices[key], mlen, scratch)

@@ -133,7 +133,7 @@ class _VoiceBuilder:
             return
         gap = end - self.t
         ratio = nxt.ratio if nxt is not None else None
-        if self.open_ratio is not None and ratio == self.open_ratio and not nxt.tuplet_start:
+        if nxt is not None and self.open_ratio is not None and ratio == self.open_ratio and not nxt.tuplet_start:
             a, n = self.open_ratio
             inside = plain(int(gap) * a // n) if gap.denominator == 1 and (int(gap) * a) % n == 0 else None
             if inside is not None:
@@ -163,14 +163,14 @@ class _VoiceBuilder:
                 self.spaces(split[1], ratio)
                 return
         hints = [self.last_ratio] if self.last_ratio else []
-        split = spell_with_tuplet(int(gap), hints, tuplet_first=True, start=self.t)
-        if split is None:
+        spelled = spell_with_tuplet(int(gap), hints, tuplet_first=True, start=self.t)
+        if spelled is None:
             self.dropped["unspellable-gap"] += 1
             return
-        self.open(split[0])
-        self.spaces(split[2], split[0])
+        self.open(spelled[0])
+        self.spaces(spelled[2], spelled[0])
         self.close()
-        self.spaces(split[1])
+        self.spaces(spelled[1])
 
     # -------------------------------------------------------------- events
     def member(self, ev: Event) -> bool:
