@@ -8,12 +8,17 @@ table (grammar/fill.py), cached per (ticks left, tuplet, may-be-short).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar, cast
+
 import numpy as np
 
 from grammar import classes as C
 from grammar.automaton_state import AutomatonState
 from grammar.fill import PLAIN
 from grammar.phases import BODY, DONE, DUR, MSTART, PART, PITCH, PITCH2, STAFF, START, TDEN, TNUM, TUPA, TUPN
+
+T = TypeVar("T")
 
 _PLAN_LIMIT = 100_000  # a completion plan longer than this means a bug, not a long score
 
@@ -37,14 +42,14 @@ class MaskMixin(AutomatonState):
         more = self.ft.fillable_vec(r[..., None] - units).any(axis=-1)
         return self.ft.fillable_vec(r) | more
 
-    def _cached(self, key: tuple, fn) -> object:
+    def _cached(self, key: tuple, fn: Callable[[], T]) -> T:
         cache = self.ft.cache
         full = (*key, self.R, self.tup, self.short_ok())
         if full not in cache:
             if len(cache) > 200_000:
                 cache.clear()
             cache[full] = fn()
-        return cache[full]
+        return cast(T, cache[full])  # the key's first part names the fn that filled the entry
 
     def _valid_table(self) -> np.ndarray:
         """(9, 4): which (type, dots) keep the voice finishable if taken now (from R0)."""
@@ -57,7 +62,7 @@ class MaskMixin(AutomatonState):
 
         saved, self.R = self.R, self.R0
         try:
-            return self._cached(("valid",), compute)  # type: ignore[return-value]
+            return self._cached(("valid",), compute)
         finally:
             self.R = saved
 
@@ -77,7 +82,7 @@ class MaskMixin(AutomatonState):
             units = self.ft.unit_arrays[self.tup]
             return bool(self._fin_tup(self.R - units, self.tup).any())
 
-        return self._cached(("event",), compute)  # type: ignore[return-value]
+        return self._cached(("event",), compute)
 
     def _ratio_fits(self, a: int, n: int) -> bool:
         if (a, n) not in self.ft.ratio_set or self.R <= 0:
@@ -87,7 +92,7 @@ class MaskMixin(AutomatonState):
         try:
             return self._cached(
                 ("ratio",), lambda: bool(self._fin_tup(self.R - self.ft.unit_arrays[(a, n)], (a, n)).any())
-            )  # type: ignore[return-value]
+            )
         finally:
             self.tup = saved
 
@@ -97,7 +102,7 @@ class MaskMixin(AutomatonState):
     def _tuplet_fits(self) -> bool:
         if self.tup is not None or self.full or self.R <= 0:
             return False
-        return self._cached(("tuplet",), lambda: any(self._ratio_fits(a, n) for a, n in self.ft.ratios))  # type: ignore[return-value]
+        return self._cached(("tuplet",), lambda: any(self._ratio_fits(a, n) for a, n in self.ft.ratios))
 
     # ---------------------------------------------------------------- masks
     def allowed_mask(self) -> np.ndarray:
