@@ -176,10 +176,7 @@ def test_sloped_staff_with_a_stray_chain_stays_one_staff():
         return x, 100 + 0.06 * x + shift + space * np.arange(-2, 3)
 
     cands = [cand(x) for x in np.arange(15, 1000, 20)] + [cand(x, -2 * space) for x in (415, 435, 455)]
-    soft = np.zeros((300, 1000), np.float32)  # ink of the real staff's lines
-    x = np.arange(1000)
-    for k in range(-2, 3):
-        soft[np.floor(100 + 0.06 * x + space * k).astype(int), x] = 1.0
+    soft = _line_ink((300, 1000), lambda x: 100 + 0.06 * x, space)  # ink of the real staff's lines
     tracks = [s for t in link_tracks(cands, space) if (s := clean_track(t, space)) is not None]
     (staff,) = resolve_tracks(tracks, space, soft)
     assert (staff.x0, staff.x1) == (15, 995)
@@ -198,3 +195,38 @@ def test_faint_periodic_texture_does_not_set_the_staff_space():
     assert layout.staff_space == pytest.approx(12.0, abs=0.3)
     score = score_staves(_truth("single_staff"), layout)
     assert (score.recall, score.precision) == (1.0, 1.0)
+
+
+def _line_ink(shape: tuple[int, int], mid, space: float) -> np.ndarray:
+    """Soft ink of five lines around the middle line ``mid(x)``, one pixel thick."""
+    soft = np.zeros(shape, np.float32)
+    x = np.arange(shape[1])
+    for k in range(-2, 3):
+        soft[np.floor(mid(x) + space * k).astype(int), x] = 1.0
+    return soft
+
+
+@pytest.mark.parametrize("shift", [0.0, 1.0])
+def test_piece_beyond_a_long_gap_joins_or_yields_to_the_staff(shift):
+    # A piece of a sloping staff 24 spaces left of the rest (the strips between failed) stayed a staff
+    # of its own when the long track's end slope, fitted over a few jittery strips, missed it; a piece
+    # shifted by a whole line there must not survive either.
+    space = 12.0
+
+    def mid(x):
+        return 950.0 - 0.03 * np.asarray(x, dtype=float)
+
+    def cand(x: float, dy: float = 0.0) -> tuple[float, np.ndarray]:
+        return x, mid(x) + dy + space * np.arange(-2, 3)
+
+    # Strip noise of a degraded scan: the long track's first strips tilt one way, the piece's the other,
+    # so neither end slope reaches the other piece (linking keeps them apart).
+    jitter = {468: 1.5, 492: 0.5, 516: -0.5, 540: -1.5, 84: -1.0, 132: 0.0, 180: 1.0}
+    cands = [cand(x, jitter.get(x, 0.0)) for x in range(468, 1453, 24)]
+    cands += [cand(x, shift * space + jitter[x]) for x in (84, 132, 180)]
+    soft = _line_ink((1100, 1500), mid, space)
+    tracks = [s for t in link_tracks(cands, space) if (s := clean_track(t, space)) is not None]
+    (staff,) = resolve_tracks(tracks, space, soft)
+    assert (staff.x0, staff.x1) == (84, 1452)
+    xs = np.array([84.0, 132.0, 180.0])
+    assert np.abs(staff.middle(xs) - mid(xs)).max() < 1.1  # the piece's own jitter, not a line off

@@ -64,13 +64,22 @@ def clean_track(track: list[tuple[float, np.ndarray]], space: float) -> Staff | 
     return Staff(xs, lines)
 
 
-def _end_slope(staff: Staff, space: float, at_right: bool) -> float:
-    """dy/dx of the middle line over the last six staff spaces at one end (0 with too few points)."""
-    xs, mid = staff.xs, staff.lines[2]
-    near = (xs >= staff.x1 - 6 * space) if at_right else (xs <= staff.x0 + 6 * space)
-    if near.sum() < 2:
-        return 0.0
-    return float(np.clip(np.polyfit(xs[near], mid[near], 1)[0], -0.1, 0.1))
+def _carry(staff: Staff, space: float, at_right: bool, xs: np.ndarray) -> Staff:
+    """The staff's lines carried on beyond one end to ``xs``, along a fit of its last 20 spaces.
+
+    A straight-line fit of the middle line (long enough that a strip's half-pixel jitter does not
+    tilt it over a long gap, short enough to follow perspective), each line at its median offset
+    from the middle there.
+    """
+    near = (staff.xs >= staff.x1 - 20 * space) if at_right else (staff.xs <= staff.x0 + 20 * space)
+    px, lines = staff.xs[near], staff.lines[:, near]
+    offsets = np.median(lines - lines[2], axis=1)  # (5,)
+    if len(px) >= 2:
+        slope = float(np.clip(np.polyfit(px - px.mean(), lines[2], 1)[0], -0.1, 0.1))
+    else:
+        slope = 0.0
+    mid = float(np.mean(lines[2])) + slope * (xs - px.mean())  # (len(xs),)
+    return Staff(xs, mid[None, :] + offsets[:, None])
 
 
 def _union(a: Staff, b: Staff) -> Staff:
@@ -143,19 +152,19 @@ def resolve_tracks(staves: list[Staff], space: float, soft: np.ndarray) -> list[
                     kept[i] = _settle(s, k, space) if better else _settle(k, s, space)
                     break
                 continue
-            left, right = (k, s) if k.x1 < s.x0 else (s, k)
-            gap = right.x0 - left.x1
-            tol = 0.5 * space + 0.01 * gap
-            # Both ways along the stronger piece's slope at the junction: a short piece's own slope is noise.
-            slope = _end_slope(k, space, at_right=k is left)
-            fwd = float(left.middle(left.x1)) + slope * gap
-            back = float(right.middle(right.x0)) - slope * gap
-            d_fwd, d_back = abs(fwd - float(right.middle(right.x0))), abs(back - float(left.middle(left.x1)))
-            if d_fwd < tol and d_back < tol:
+            # Carry the stronger staff's lines on over the piece (a short piece's own slope is noise).
+            carried = _carry(k, space, at_right=k.x1 < s.x0, xs=s.xs)
+            gap = s.x0 - k.x1 if k.x1 < s.x0 else k.x0 - s.x1
+            near = 0 if k.x1 < s.x0 else -1  # the piece's point nearest the staff
+            d = abs(float(carried.lines[2, near] - s.lines[2, near]))
+            if d < 0.5 * space + 0.01 * gap:
                 kept[i] = _union(k, s)
                 break
-            if min(d_fwd, d_back) < 4 * space and gap < 20 * space:
-                break  # a stray beside a stronger staff's end
+            # Within four spaces: a stray shifted by whole lines beyond the staff's end, or a piece of a
+            # staff that bends away. The ink along the carried lines over the piece's range decides.
+            if d < 4 * space and _evidence(soft, carried, s.x0, s.x1) >= _evidence(soft, s, s.x0, s.x1) - 0.05:
+                kept[i] = _union(k, carried)
+                break
         else:
             kept.append(s)
     return kept
