@@ -231,25 +231,26 @@ def detect_staves(image: np.ndarray, *, strip_spaces: float = 2.0, min_height: f
         return layout
     soft = ink_strength(image)
     ink = soft >= 1.0
-    thickness = line_thickness(ink)
     # A first pass with fixed 32 px strips finds the staff space; then strips scale with it. The
-    # soft ink keeps faint lines, the hard ink ignores faint periodic texture (bleed-through, paper):
-    # when their periods disagree, the one that finds more five-line chains wins.
+    # soft ink keeps faint lines (its half level for run lengths), the hard ink ignores faint periodic
+    # texture (bleed-through, paper): when their periods disagree, the one that finds more five-line
+    # chains wins.
     n0 = max(1, w // 32)
-    spaces: list[float] = []
-    for layer in (soft, ink):
+    options: list[tuple[float, float]] = []  # (staff space, line thickness)
+    for layer, mask in ((soft, soft >= 0.5), (ink, ink)):
         proj0 = layer[:, : n0 * 32].reshape(h, n0, -1).mean(axis=2) if w >= 32 else layer.mean(axis=1, keepdims=True)
         sp = staff_space_from_profiles(proj0.astype(np.float32), max_space=min(100, h // 5))
-        if sp >= 4 and 0 < thickness <= sp / 2 and all(abs(sp - t) > 0.05 * t for t in spaces):
-            spaces.append(sp)
-    best: tuple[float, list[tuple[float, np.ndarray]]] | None = None
-    for sp in spaces:
+        th = line_thickness(mask)
+        if sp >= 4 and 0 < th <= sp / 2 and all(abs(sp - t) > 0.05 * t for t, _ in options):
+            options.append((sp, th))
+    best: tuple[float, float, list[tuple[float, np.ndarray]]] | None = None
+    for sp, th in options:
         found = _strip_chains(soft, sp, strip_spaces, min_height)
-        if best is None or len(found) > len(best[1]):
-            best = (sp, found)
+        if best is None or len(found) > len(best[2]):
+            best = (sp, th, found)
     if best is None:
         return layout
-    space, cands = best
+    space, thickness, cands = best
     tracks = [s for t in link_tracks(cands, space) if (s := clean_track(t, space)) is not None]
     staves = [extend_staff(ink, s, space, thickness) for s in resolve_tracks(tracks, space, soft)]
     staves.sort(key=lambda s: float(np.median(s.lines[2])))
