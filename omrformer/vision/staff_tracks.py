@@ -10,41 +10,46 @@ import numpy as np
 from omrformer.vision.staff_layout import Staff
 
 
-def _predict(track: list[tuple[float, np.ndarray]], x: float, space: float) -> float:
-    """The track's middle line extrapolated to ``x`` along its recent slope (skew, perspective)."""
+def _recent_slope(track: list[tuple[float, np.ndarray]], space: float) -> float:
+    """Least-squares dy/dx of the middle line over the track's last 8 candidates (0 when too short)."""
     tail = track[-8:]
-    last_x, last = tail[-1]
-    if len(tail) < 3 or last_x - tail[0][0] < 4 * space:
-        return float(last[2])
-    xs = np.array([c[0] for c in tail])
-    mids = np.array([c[1][2] for c in tail])
-    slope = float(np.clip(np.polyfit(xs, mids, 1)[0], -0.1, 0.1))
-    return float(last[2]) + slope * (x - last_x)
+    if len(tail) < 3 or tail[-1][0] - tail[0][0] < 4 * space:
+        return 0.0
+    xs = [c[0] for c in tail]
+    mids = [float(c[1][2]) for c in tail]
+    mx, my = sum(xs) / len(xs), sum(mids) / len(mids)
+    sxx = sum((x - mx) ** 2 for x in xs)
+    slope = sum((x - mx) * (y - my) for x, y in zip(xs, mids, strict=True)) / sxx
+    return min(0.1, max(-0.1, slope))
 
 
 def link_tracks(cands: list[tuple[float, np.ndarray]], space: float) -> list[list[tuple[float, np.ndarray]]]:
     """Join per-strip staff candidates (x, (5,) ys), left to right, into tracks by middle line.
 
-    A candidate joins the track whose extrapolated middle line is nearest, with a cost that grows
-    with the x gap (1 px per 100 px): a stale track, such as a stray chain from a beam, must not
-    take over a sloping staff whose own track was last seen a strip ago.
+    A candidate joins the track whose middle line, extrapolated along its recent slope (skew,
+    perspective), is nearest, with a cost that grows with the x gap (1 px per 100 px): a stale track,
+    such as a stray chain from a beam, must not take over a sloping staff whose own track was last
+    seen a strip ago.
     """
     tracks: list[list[tuple[float, np.ndarray]]] = []
+    slopes: list[float] = []  # per track, updated when it grows
     for x, ys in sorted(cands, key=lambda c: c[0]):
         # Under one space: a chain shifted by one line (a beam or ledger line taken for a staff line)
-        # starts a stray track, which resolve_tracks drops, instead of bending the staff.
-        best, best_d = None, 0.6 * space
-        for t in tracks:
-            last_x = t[-1][0]
+        # starts a stray track, which resolve_tracks settles, instead of bending the staff.
+        best, best_d = -1, 0.6 * space
+        for i, t in enumerate(tracks):
+            last_x, last = t[-1]
             if last_x == x:
                 continue
-            d = abs(_predict(t, x, space) - ys[2]) + 0.01 * (x - last_x)
+            d = abs(float(last[2]) + slopes[i] * (x - last_x) - ys[2]) + 0.01 * (x - last_x)
             if d < best_d:
-                best, best_d = t, d
-        if best is None:
+                best, best_d = i, d
+        if best < 0:
             tracks.append([(x, ys)])
+            slopes.append(0.0)
         else:
-            best.append((x, ys))
+            tracks[best].append((x, ys))
+            slopes[best] = _recent_slope(tracks[best], space)
     return tracks
 
 
