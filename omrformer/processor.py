@@ -21,6 +21,7 @@ import torch
 from PIL import Image
 from transformers import BatchFeature
 
+from grammar.atomic import write_atomic
 from grammar.human import to_human
 from grammar.vocab import VOCAB, Vocabulary
 from omrformer.vision.coordinates import patch_coordinates
@@ -221,7 +222,7 @@ class OmrformerProcessor:
         """Write ``processor_config.json`` and ``vocab.json`` into ``directory`` (atomically)."""
         out = Path(directory)
         out.mkdir(parents=True, exist_ok=True)
-        _write_atomic(out / PROCESSOR_CONFIG, json.dumps(asdict(self.settings), indent=1).encode())
+        write_atomic(out / PROCESSOR_CONFIG, json.dumps(asdict(self.settings), indent=1).encode())
         with tempfile.TemporaryDirectory(dir=out) as tmp:
             self.vocab.save(Path(tmp) / VOCAB_FILE)
             os.replace(Path(tmp) / VOCAB_FILE, out / VOCAB_FILE)
@@ -240,14 +241,3 @@ class OmrformerProcessor:
             raise ValueError(f"{path}: invalid processor settings ({exc})") from None
         vocab = Vocabulary.load(folder / VOCAB_FILE) if (folder / VOCAB_FILE).is_file() else VOCAB
         return cls(settings, vocab, **overrides)
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -17,8 +17,9 @@ import io
 import logging
 import os
 import re
-import tempfile
 from pathlib import Path
+
+from grammar.atomic import write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -96,13 +97,6 @@ def _woff2_to_ttf(data: bytes, brotli) -> bytes:
     return buf.getvalue()
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".tmp")
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    os.replace(tmp, path)
-
-
 def extract_fonts(cache_dir: Path) -> list[Path]:
     """Decode every embedded font of the verovio package into ``cache_dir`` (idempotent)."""
     data_dir = verovio_data_dir()
@@ -120,7 +114,7 @@ def extract_fonts(cache_dir: Path) -> list[Path]:
                 if not m:
                     raise FontError(f"{css_path}: @font-face {i} has no base64 data")
                 brotli = brotli or brotli_decompressor()
-                _write_atomic(target, _woff2_to_ttf(base64.b64decode(m.group(1)), brotli))
+                write_atomic(target, _woff2_to_ttf(base64.b64decode(m.group(1)), brotli))
             out.append(target)
     return out
 
@@ -158,6 +152,6 @@ def install_fontconfig(cache_dir: Path | None = None) -> Path:
     conf = cache_dir / "fonts.conf"
     text = FONTS_CONF.format(fonts=cache_dir.resolve())
     if not conf.is_file() or conf.read_text() != text:
-        _write_atomic(conf, text.encode())
+        write_atomic(conf, text.encode())
     os.environ["FONTCONFIG_FILE"] = str(conf)
     return conf

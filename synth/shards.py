@@ -9,15 +9,15 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import os
 import tarfile
-import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 import cv2
 import numpy as np
+
+from grammar.atomic import write_atomic
 
 EXTS = ("png", "musicxml", "geometry.json", "json")
 
@@ -43,19 +43,6 @@ def write_shard(path: Path, samples: Iterable[dict[str, bytes]]) -> str:
     data = buf.getvalue()
     write_atomic(path, data)
     return hashlib.sha256(data).hexdigest()
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; shards are read by other users and jobs
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def sha256_file(path: Path) -> str:

@@ -82,10 +82,26 @@ def test_bad_pages_fail_alone_with_one_line_each(model_dir, tmp_path, blank_png,
     assert from_human(tokens)  # the human form parses back
 
 
-def test_no_bundled_checkpoint_is_a_clear_error(capsys):
+def test_no_bundled_checkpoint_is_a_clear_error(capsys, monkeypatch):
+    import omrformer.transcribe as tr
+
+    monkeypatch.setattr(tr, "bundled_model", lambda: None)  # as in a build without pretrained/
     rc = main(["transcribe", str(FIXTURES / "single_staff.png"), "--device", "cpu"])
     err = capsys.readouterr().err
     assert rc == 2 and "no bundled checkpoint" in err and len(err.strip().splitlines()) == 1
+
+
+def test_bundled_checkpoint_is_the_default_and_gives_valid_musicxml(tmp_path):
+    from omrformer.transcribe import bundled_model
+
+    assert bundled_model() is not None, "omrformer/pretrained/omrformer-small is missing"
+    rc = main(["transcribe", str(FIXTURES / "single_staff.png"), "-o", str(tmp_path), "--device", "cpu",
+               "--max-length", "256"])
+    out = tmp_path / "single_staff.musicxml"
+    assert rc == 0 and out.is_file()
+    from grammar.musicxml import validate_xsd
+
+    assert validate_xsd(out.read_bytes()) == []
 
 
 def test_corrupt_model_folder_is_a_clear_error(tmp_path, capsys):

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from grammar.atomic import write_atomic
 from omrformer.evaluation.metrics import TokenMetrics, strip_special
 from omrformer.evaluation.omr_ned import omr_ned
 from omrformer.evaluation.validity import (
@@ -150,18 +149,6 @@ class EvaluationReport:
     def write(self, json_path: str | Path, md_path: str | Path | None = None, 
               title: str = "Evaluation") -> None:
         """Write the JSON (and Markdown) report atomically."""
-        _atomic_write(Path(json_path), json.dumps(self.to_dict(), indent=1))
+        write_atomic(Path(json_path), json.dumps(self.to_dict(), indent=1))
         if md_path is not None:
-            _atomic_write(Path(md_path), self.to_markdown(title))
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+            write_atomic(Path(md_path), self.to_markdown(title))
