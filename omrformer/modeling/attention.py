@@ -30,8 +30,12 @@ class SelfAttention(nn.Module):
         return self.proj(out.transpose(1, 2).reshape(b, n, c))
 
 
-class GlobalBlock(nn.Module):
-    """Pre-LN transformer block over all (compressed) tokens; ``valid`` (B, N) masks padding keys."""
+class _PreLNBlock(nn.Module):
+    """The parts every encoder block shares: pre-LN attention and MLP, each with stochastic depth.
+
+    Subclasses decide which keys a query sees (all tokens, or its window); parameter names are the
+    same in both, so checkpoints do not depend on this split.
+    """
 
     def __init__(self, dim: int, heads: int, mlp_ratio: int, dropout: float = 0.0, drop_path: float = 0.0):
         super().__init__()
@@ -40,6 +44,10 @@ class GlobalBlock(nn.Module):
         self.norm2 = nn.LayerNorm(dim)
         self.mlp = Mlp(dim, dim * mlp_ratio, drop=dropout)
         self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
+
+
+class GlobalBlock(_PreLNBlock):
+    """Pre-LN transformer block over all (compressed) tokens; ``valid`` (B, N) masks padding keys."""
 
     def forward(self, x: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
         n = x.shape[1]
@@ -63,7 +71,7 @@ def _unpartition(x: torch.Tensor, w: int, b: int, h: int, wd: int) -> torch.Tens
     return x.reshape(b, h, wd, c)
 
 
-class WindowBlock(nn.Module):
+class WindowBlock(_PreLNBlock):
     """Pre-LN block with attention inside non-overlapping ``window`` x ``window`` patch windows.
 
     With ``shift`` the window grid is offset by half a window (by padding the top-left with masked
@@ -81,13 +89,8 @@ class WindowBlock(nn.Module):
         dropout: float = 0.0,
         drop_path: float = 0.0,
     ) -> None:
-        super().__init__()
+        super().__init__(dim, heads, mlp_ratio, dropout, drop_path)
         self.window, self.offset = window, (window // 2 if shift else 0)
-        self.norm1 = nn.LayerNorm(dim)
-        self.attn = SelfAttention(dim, heads, dropout)
-        self.norm2 = nn.LayerNorm(dim)
-        self.mlp = Mlp(dim, dim * mlp_ratio, drop=dropout)
-        self.drop_path = DropPath(drop_path) if drop_path > 0 else nn.Identity()
 
     def forward(self, x: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
         """x (B, H, W, C), valid (B, H, W) bool -> (B, H, W, C)."""
