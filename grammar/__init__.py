@@ -11,6 +11,7 @@ from typing import Any
 from grammar.automaton import GrammarError, ScoreAutomaton
 from grammar.excerpt import excerpt, split_measures
 from grammar.policy import Policy
+from grammar.staff_extract import extract_all_staves, extract_staff, score_layout
 from grammar.validate import Violation, validate
 
 __all__ = [
@@ -20,7 +21,10 @@ __all__ = [
     "ScoreAutomaton",
     "Violation",
     "excerpt",
+    "extract_all_staves",
+    "extract_staff",
     "measure_consistency_loss",
+    "score_layout",
     "split_measures",
     "validate",
 ]
