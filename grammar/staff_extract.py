@@ -24,7 +24,7 @@ def score_layout(tokens: Sequence[str]) -> list[int]:
     measures = _measures(tokens)
     if not measures:
         raise ValueError("the sequence holds no measure")
-    _, parts, _ = _parse_measure(measures[0], 1)
+    _, parts, _ = _parse_measure([tokens[i] for i in measures[0]], 1)
     return [len(p) for p in parts]
 
 
@@ -37,20 +37,30 @@ def extract_staff(tokens: Sequence[str], part: int, staff: int, *, keep_breaks: 
     the sequence is not measure-structured (a measure without parts, tokens after the last
     barline) or the score has no such part or staff.
     """
+    out, _ = extract_staff_indexed(tokens, part, staff, keep_breaks=keep_breaks)
+    return out
+
+
+def extract_staff_indexed(
+    tokens: Sequence[str], part: int, staff: int, *, keep_breaks: bool = False
+) -> tuple[list[str], list[int]]:
+    """``extract_staff`` plus, per output token, its index in ``tokens`` (-1 for the ``part``
+    token each measure gets anew). With ``write_score(ids=True)`` a note's id is ``t{index}``, so
+    this maps the staff label's ids to the ids of the full score's engraving."""
     measures = _measures(tokens)
     if not measures:
         raise ValueError("the sequence holds no measure")
-    out: list[str] = []
+    out: list[int] = []
     for number, m in enumerate(measures, 1):
-        marks, parts, barline = _parse_measure(m, number)
+        marks, parts, barline = _parse_measure([tokens[i] for i in m], number)
         if not 0 <= part < len(parts):
             raise ValueError(f"measure {number} has {len(parts)} parts, no part {part + 1}")
         staves = parts[part]
         if not 0 <= staff < len(staves):
             raise ValueError(f"measure {number}, part {part + 1} has {len(staves)} staves, no staff {staff + 1}")
-        out += [t for t in marks if keep_breaks or t not in _BREAKS]
-        out += ["part", *staves[staff], barline]
-    return out
+        out += [m[j] for j in marks if keep_breaks or tokens[m[j]] not in _BREAKS]
+        out += [-1, *(m[j] for j in staves[staff]), m[barline]]
+    return [tokens[i] if i >= 0 else "part" for i in out], out
 
 
 def extract_all_staves(tokens: Sequence[str]) -> list[tuple[int, int, list[str]]]:
@@ -58,13 +68,14 @@ def extract_all_staves(tokens: Sequence[str]) -> list[tuple[int, int, list[str]]
     return [(p, s, extract_staff(tokens, p, s)) for p, count in enumerate(score_layout(tokens)) for s in range(count)]
 
 
-def _measures(tokens: Sequence[str]) -> list[list[str]]:
-    measures: list[list[str]] = []
-    cur: list[str] = []
-    for t in tokens:
+def _measures(tokens: Sequence[str]) -> list[list[int]]:
+    """Indices into ``tokens`` of each measure's tokens (specials skipped)."""
+    measures: list[list[int]] = []
+    cur: list[int] = []
+    for i, t in enumerate(tokens):
         if t in SPECIAL:
             continue
-        cur.append(t)
+        cur.append(i)
         if t in BARLINES:
             measures.append(cur)
             cur = []
@@ -73,25 +84,26 @@ def _measures(tokens: Sequence[str]) -> list[list[str]]:
     return measures
 
 
-def _parse_measure(m: list[str], number: int) -> tuple[list[str], list[list[list[str]]], str]:
-    """(marks, parts -> staves -> tokens from ``staff`` up to the next staff/part, barline)."""
+def _parse_measure(m: list[str], number: int) -> tuple[list[int], list[list[list[int]]], int]:
+    """Positions in ``m`` of (marks, parts -> staves -> tokens from ``staff`` up to the next
+    staff/part, barline)."""
     i = 0
     while i < len(m) and m[i] in _MARKS:
         i += 1
-    marks, body, barline = m[:i], m[i:-1], m[-1]
-    if not body or body[0] != "part":
-        raise ValueError(f"measure {number} does not start with a part (got {body[:1] or [barline]})")
-    parts: list[list[list[str]]] = []
-    for t in body:
+    if i >= len(m) - 1 or m[i] != "part":
+        raise ValueError(f"measure {number} does not start with a part (got {m[i : i + 1]})")
+    parts: list[list[list[int]]] = []
+    for j in range(i, len(m) - 1):
+        t = m[j]
         if t == "part":
             parts.append([])
         elif t == "staff":
-            parts[-1].append(["staff"])
+            parts[-1].append([j])
         elif not parts[-1]:
             raise ValueError(f"measure {number}: {t!r} before the part's first staff")
         else:
-            parts[-1][-1].append(t)
+            parts[-1][-1].append(j)
     for p, staves in enumerate(parts, 1):
         if not staves:
             raise ValueError(f"measure {number}: part {p} has no staff")
-    return marks, parts, barline
+    return list(range(i)), parts, len(m) - 1

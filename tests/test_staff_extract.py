@@ -108,3 +108,13 @@ def test_every_staff_of_lieder_dev_validates():
 def test_every_staff_of_lieder_train_validates():
     files = _lieder("train")
     assert _check_corpus(files) >= 2 * len(files) * 0.9
+
+
+def test_indexed_extraction_maps_back_to_the_source_tokens():
+    from grammar.staff_extract import extract_staff_indexed
+
+    tokens = ["<bos>", *from_human(GRAND), "<eos>"]
+    out, src = extract_staff_indexed(tokens, 0, 1)
+    assert out == extract_staff(tokens, 0, 1) and len(src) == len(out)
+    assert all(out[j] == (tokens[i] if i >= 0 else "part") for j, i in enumerate(src))
+    assert src.count(-1) == 2  # one new part token per measure
