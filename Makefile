@@ -3,13 +3,16 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Exact versions of every dependency (make lock regenerates it; docs/dependencies.md says when).
+LOCK := requirements/lock.txt
 
-.PHONY: install test test-slow demo lint clean
+.PHONY: install test test-slow test-latest lock demo lint clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e '.[dev]'
+	$(BIN)/python -m pip install -q -c $(LOCK) pip
+	$(BIN)/python -m pip install -q -c $(LOCK) -e '.[dev]'
+	$(BIN)/python -m pip check
 	$(BIN)/python -c "import torch, timm, transformers, lightning, verovio, pyvips"
 	touch $(STAMP)
 
@@ -22,6 +25,13 @@ test: $(STAMP)
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow --timeout=3600
 
+# The newest releases pyproject's ranges admit, in a scratch venv without the lock.
+test-latest:
+	PY=$(PY) requirements/test_latest.sh
+
+lock:
+	PY=$(PY) requirements/make_lock.sh
+
 demo: $(STAMP)
 	$(BIN)/python experiments/demo.py
 
@@ -30,4 +40,4 @@ lint: $(STAMP)
 	$(BIN)/mypy omrformer grammar synth
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) .venv-latest .venv-lock build *.egg-info

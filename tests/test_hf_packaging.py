@@ -57,15 +57,25 @@ def test_vocabulary_and_processor_settings_are_saved_beside_the_weights(tmp_path
 
 
 def test_auto_classes_load_offline_in_a_fresh_process(tmp_path):
-    """One fresh interpreter (imports cost seconds here): lazy package, Auto classes, HF_HUB_OFFLINE=1."""
+    """One fresh interpreter (imports cost seconds here): lazy package, Auto classes, HF_HUB_OFFLINE=1.
+
+    Both processes compute on one thread, set here and in the child: float sums depend on the
+    thread count, and this test is about loading, not about the caller's OMP_NUM_THREADS.
+    """
     model, out = _saved(tmp_path)
-    with torch.no_grad():
-        expected = model(**_inputs()).logits
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with torch.no_grad():
+            expected = model(**_inputs()).logits
+    finally:
+        torch.set_num_threads(threads)
     torch.save(expected, tmp_path / "expected.pt")
     code = (
         "import sys, omrformer\n"
         "assert 'torch' not in sys.modules, 'import omrformer must stay light'\n"
         "import torch\n"
+        "torch.set_num_threads(1)\n"
         "from transformers import AutoModel\n"
         "omrformer.register_auto_classes()\n"
         f"m = AutoModel.from_pretrained({str(out)!r}).eval()\n"

@@ -19,6 +19,7 @@ from transformers.utils import ModelOutput
 from omrformer.configuration import OmrformerConfig
 from omrformer.modeling.decoder import OmrformerDecoder
 from omrformer.modeling.encoder import EncoderOutput, OmrformerEncoder
+from omrformer.modeling.hf_compat import GENERATION_CACHE_NAME, LEGACY_CACHE_NAME, take_cache
 from omrformer.modeling.losses import grammar_losses
 
 IGNORE_INDEX = -100  # label value excluded from every loss (HF convention)
@@ -35,7 +36,9 @@ class OmrformerOutput(ModelOutput):
         loss_measure: Expected measure-duration error (grammar.loss); weighted by the config.
         loss_forbidden: Probability mass on tokens the grammar forbids after the true prefix.
         logits: (B, T, vocab) next-token scores.
-        past_key_values: The updated KV cache when ``use_cache``.
+        cache: The updated KV cache when ``use_cache`` (the field transformers >= 5.23 reads).
+        past_key_values: The same cache, set only where the installed transformers (< 5.23) reads
+            this older name.
         encoder_last_hidden_state: (B, N, d_model) vision tokens.
     """
 
@@ -45,6 +48,7 @@ class OmrformerOutput(ModelOutput):
     loss_measure: torch.Tensor | None = None
     loss_forbidden: torch.Tensor | None = None
     logits: torch.Tensor | None = None
+    cache: Cache | None = None
     past_key_values: Cache | None = None
     encoder_last_hidden_state: torch.Tensor | None = None
 
@@ -141,7 +145,7 @@ class OmrformerModel(OmrformerPreTrainedModel, GenerationMixin):
         decoder_input_ids: torch.Tensor | None = None,
         labels: torch.Tensor | None = None,
         encoder_outputs: EncoderOutput | None = None,
-        past_key_values: Cache | None = None,
+        cache: Cache | None = None,
         use_cache: bool | None = None,
         **kwargs,
     ) -> OmrformerOutput:
@@ -154,10 +158,12 @@ class OmrformerModel(OmrformerPreTrainedModel, GenerationMixin):
             decoder_input_ids: (B, T); derived from ``labels`` (shifted right) when omitted.
             labels: (B, T) target ids ending in ``<eos>``; ``-100`` or ``<pad>`` positions are ignored.
             encoder_outputs: Precomputed :class:`EncoderOutput` (generation passes it).
-            past_key_values: ``EncoderDecoderCache`` for incremental decoding.
+            cache: ``EncoderDecoderCache`` for incremental decoding (``past_key_values`` is accepted
+                as the deprecated name, as transformers' own models do).
             use_cache: Return the updated cache.
             **kwargs: Ignored generation bookkeeping.
         """
+        cache = take_cache(cache, kwargs)
         if encoder_outputs is None:
             if pixel_values is None:
                 raise ValueError("forward needs pixel_values or encoder_outputs")
@@ -170,14 +176,12 @@ class OmrformerModel(OmrformerPreTrainedModel, GenerationMixin):
                 decoder_input_ids = self.corrupt(decoder_input_ids)
         if decoder_input_ids is None:
             raise ValueError("forward needs decoder_input_ids or labels")
-        logits, aux = self.decode(
-            encoder_outputs, decoder_input_ids, past_key_values if use_cache is not False else None
-        )
-        out = OmrformerOutput(
-            logits=logits,
-            past_key_values=past_key_values if use_cache else None,
-            encoder_last_hidden_state=encoder_outputs.last_hidden_state,
-        )
+        logits, aux = self.decode(encoder_outputs, decoder_input_ids, cache if use_cache is not False else None)
+        out = OmrformerOutput(logits=logits, encoder_last_hidden_state=encoder_outputs.last_hidden_state)
+        if use_cache:
+            out.cache = cache
+            if GENERATION_CACHE_NAME == LEGACY_CACHE_NAME:
+                out.past_key_values = cache
         if labels is not None:
             self._add_losses(out, logits, labels, aux)
         return out
@@ -211,7 +215,7 @@ class OmrformerModel(OmrformerPreTrainedModel, GenerationMixin):
         self,
         input_ids: torch.Tensor,
         next_sequence_length: int | None = None,
-        past_key_values: Cache | None = None,
+        cache: Cache | None = None,
         attention_mask: torch.Tensor | None = None,
         inputs_embeds: torch.Tensor | None = None,
         is_first_iteration: bool | None = False,
@@ -222,13 +226,15 @@ class OmrformerModel(OmrformerPreTrainedModel, GenerationMixin):
         # The parameters mirror GenerationMixin's, which passes the decoder ids as ``input_ids``. The
         # decoder needs none of next_sequence_length / attention_mask / inputs_embeds /
         # is_first_iteration: the cache length decides which tokens are new.
+        # transformers < 5.23 passes the cache as ``past_key_values``.
+        cache = cache if cache is not None else kwargs.get(LEGACY_CACHE_NAME)
         decoder_input_ids = input_ids
-        if past_key_values is not None and use_cache:
+        if cache is not None and use_cache:
             # Only the tokens the cache has not seen yet.
-            decoder_input_ids = decoder_input_ids[:, past_key_values.get_seq_length() :]
+            decoder_input_ids = decoder_input_ids[:, cache.get_seq_length() :]
         return {
             "decoder_input_ids": decoder_input_ids,
-            "past_key_values": past_key_values,
+            "cache": cache,
             "encoder_outputs": encoder_outputs,
             "use_cache": use_cache,
         }
