@@ -9,7 +9,8 @@ from pathlib import Path
 
 from synth.config import ConfigError, load_config
 from synth.fonts import FontError, install_fontconfig
-from synth.sources import SourceError, list_scores
+from synth.music21_source import collection_files
+from synth.sources import MUSIC21_PREFIX, SourceError, list_scores
 
 log = logging.getLogger("synth")
 
@@ -19,14 +20,17 @@ def _parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     for name, help_ in (("make", "write shards"), ("preview", "write a few PNGs with geometry drawn")):
         s = sub.add_parser(name, help=help_)
-        s.add_argument("--source", required=True, help="directory of MusicXML/.mxl files, or 'random'")
-        s.add_argument("--level", choices=["system", "page"], default=None)
+        s.add_argument(
+            "--source",
+            default=None,
+            help="directory of MusicXML/.mxl files, 'random', 'music21:NAME' (e.g. music21:bach), "
+            "or omitted for the config's 'sources' mix",
+        )
+        s.add_argument("--level", choices=["system", "page", "staff"], default=None)
         s.add_argument("--count", type=int, default=4 if name == "preview" else 1000)
         s.add_argument("--out", type=Path, required=True)
         s.add_argument("--seed", type=int, default=0)
-        s.add_argument(
-            "--config", type=Path, default=None, help="YAML, e.g. experiments/configs/synth/scan.yaml"
-        )
+        s.add_argument("--config", type=Path, default=None, help="YAML, e.g. experiments/configs/synth/scan.yaml")
         s.add_argument("--exclude-font", action="append", default=[], help="hold a font out (repeatable)")
         if name == "make":
             s.add_argument("--workers", type=int, default=1)
@@ -53,12 +57,15 @@ def main(argv: list[str] | None = None) -> int:
         if args.exclude_font:
             import dataclasses
 
-            style = dataclasses.replace(
-                cfg.style, exclude_fonts=tuple({*cfg.style.exclude_fonts, *args.exclude_font})
-            )
+            style = dataclasses.replace(cfg.style, exclude_fonts=tuple({*cfg.style.exclude_fonts, *args.exclude_font}))
             cfg = dataclasses.replace(cfg, style=style).validate()
-        if args.source != "random":
-            list_scores(args.source)
+        if args.source is None and not cfg.sources:
+            raise ConfigError("no --source given and the config has no 'sources' mix")
+        for name in [args.source] if args.source else list(cfg.sources):
+            if name.startswith(MUSIC21_PREFIX):
+                collection_files(name)  # an unknown collection is bad input, before any conversion
+            elif name not in ("random", "mix"):
+                list_scores(name)
         if args.count < 1:
             raise ConfigError(f"--count must be positive, got {args.count}")
         only = _indices(args.shards) if getattr(args, "shards", None) else None
@@ -83,7 +90,8 @@ def main(argv: list[str] | None = None) -> int:
     s = make(cfg, args.source, args.out, args.count, args.seed, args.workers, only, not args.no_progress)
     print(
         f"{s.samples} samples in {s.shards_made} new shards ({s.shards_kept} kept) under {args.out}; "
-        f"{len(s.failures)} failed attempts from {s.failed_sources} scores, {s.missing} samples missing "
-        f"(details in {args.out / 'manifest.json'})"
+        f"{len(s.failures)} failed attempts from {s.failed_sources} scores, {s.missing} samples missing"
+        + (f", {s.staves_dropped} staves dropped" if cfg.level == "staff" else "")
+        + f" (details in {args.out / 'manifest.json'})"
     )
     return 1 if s.missing else 0

@@ -17,7 +17,7 @@ import yaml
 
 from synth.fonts import MUSIC_FONTS
 
-Level = Literal["system", "page"]
+Level = Literal["system", "page", "staff"]
 Range = tuple[float, float]
 
 
@@ -46,9 +46,7 @@ class StyleConfig:
     def font_choices(self) -> tuple[str, ...]:
         fonts = tuple(f for f in self.fonts if f not in self.exclude_fonts)
         if not fonts:
-            raise ConfigError(
-                f"every font is excluded (fonts {list(self.fonts)}, exclude {list(self.exclude_fonts)})"
-            )
+            raise ConfigError(f"every font is excluded (fonts {list(self.fonts)}, exclude {list(self.exclude_fonts)})")
         return fonts
 
 
@@ -66,6 +64,21 @@ class ExcerptConfig:
 
     system_measures: tuple[int, int] = (2, 6)
     page_measures: tuple[int, int] = (12, 40)
+
+
+@dataclass(frozen=True)
+class StaffConfig:
+    """Staff level: how each staff is cut from its engraved system (synth.staff_crop; staff spaces).
+
+    ``above``/``below``/``pad_x`` are the margins the transcriber uses on detected staves (the
+    defaults of ``synth.staff_crop.staff_crop_box``); ``jitter`` varies each margin per sample by
+    up to that many spaces, so the model does not rely on the exact cut.
+    """
+
+    above: float = 4.5
+    below: float = 5.5
+    pad_x: float = 1.0
+    jitter: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -88,14 +101,39 @@ class SynthConfig:
     raster: RasterConfig = RasterConfig()
     excerpt: ExcerptConfig = ExcerptConfig()
     generator: GeneratorConfig = GeneratorConfig()
+    staff: StaffConfig = StaffConfig()
+    # A mix of sources (directory, 'random' or 'music21:NAME') -> weight; used when the command
+    # line names no --source. Each sample draws its source from these weights.
+    sources: dict[str, float] = field(default_factory=dict)
+
+    def render_level(self) -> Literal["system", "page"]:
+        """What Verovio engraves: a staff sample is cut from an engraved system."""
+        return "page" if self.level == "page" else "system"
+
+    def excerpt_measures(self) -> tuple[int, int]:
+        return self.excerpt.page_measures if self.level == "page" else self.excerpt.system_measures
 
     def fingerprint(self) -> str:
         """sha256 of the config's canonical JSON: shards made under another config are not reused."""
-        return hashlib.sha256(json.dumps(to_dict(self), sort_keys=True).encode()).hexdigest()[:16]
+        d = to_dict(self)
+        # Keys added with the staff level leave out what they do not change, so shards made
+        # before they existed keep their fingerprint (and resume) under the same config.
+        if self.level != "staff":
+            d.pop("staff")
+        if not self.sources:
+            d.pop("sources")
+        return hashlib.sha256(json.dumps(d, sort_keys=True).encode()).hexdigest()[:16]
 
     def validate(self) -> SynthConfig:
-        if self.level not in ("system", "page"):
-            raise ConfigError(f"level must be 'system' or 'page', got {self.level!r}")
+        if self.level not in ("system", "page", "staff"):
+            raise ConfigError(f"level must be 'system', 'page' or 'staff', got {self.level!r}")
+        st = self.staff
+        if min(st.above, st.below) < 1.0 or st.pad_x < 0 or st.jitter < 0:
+            raise ConfigError(f"staff: above and below must be >= 1 staff space, pad_x and jitter >= 0, got {st}")
+        if any(not isinstance(w, (int, float)) or w < 0 for w in self.sources.values()) or (
+            self.sources and sum(self.sources.values()) <= 0
+        ):
+            raise ConfigError(f"sources must map each source to a non-negative weight, got {self.sources}")
         if self.samples_per_shard < 1 or self.max_attempts < 1 or self.timeout_s <= 0:
             raise ConfigError("samples_per_shard, max_attempts and timeout_s must be positive")
         unknown = set(self.style.fonts) - set(MUSIC_FONTS)
@@ -105,15 +143,8 @@ class SynthConfig:
         from synth.presets import PRESETS, build_presets, known_distortions
 
         bad = set(self.presets) - set(PRESETS)
-        if (
-            bad
-            or not self.presets
-            or any(w < 0 for w in self.presets.values())
-            or sum(self.presets.values()) <= 0
-        ):
-            raise ConfigError(
-                f"presets must weigh {sorted(PRESETS)} with non-negative weights, got {self.presets}"
-            )
+        if bad or not self.presets or any(w < 0 for w in self.presets.values()) or sum(self.presets.values()) <= 0:
+            raise ConfigError(f"presets must weigh {sorted(PRESETS)} with non-negative weights, got {self.presets}")
         bad = set(self.distortions) - set(known_distortions())
         if bad:
             raise ConfigError(f"unknown distortions {sorted(bad)} (known: {', '.join(known_distortions())})")

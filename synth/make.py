@@ -19,9 +19,9 @@ from tqdm import tqdm
 
 from synth.config import SynthConfig, to_dict
 from synth.fonts import install_fontconfig
-from synth.sample import source_of
+from synth.music21_source import default_cache, prepare_music21
 from synth.shards import sha256_file, shard_name, write_atomic, write_shard
-from synth.sources import list_scores
+from synth.sources import SourceSet
 from synth.token_cache import CACHE_DIRNAME
 from synth.workers import Task, WorkerPool
 
@@ -35,6 +35,7 @@ class RunSummary:
     samples: int = 0
     failures: list[dict[str, Any]] = field(default_factory=list)
     missing: int = 0  # samples that failed every attempt
+    staves_dropped: int = 0  # staff level: staves cut but not kept (reasons in the manifest)
 
     @property
     def failed_sources(self) -> int:
@@ -45,10 +46,10 @@ def _sidecar(out: Path, i: int) -> Path:
     return out / shard_name(i).replace(".tar", ".json")
 
 
-def _identity(config: SynthConfig, source: str, seed: int, indices: range) -> dict[str, Any]:
+def _identity(config: SynthConfig, source: str | None, seed: int, indices: range) -> dict[str, Any]:
     return {
         "fingerprint": config.fingerprint(),
-        "source": str(source),
+        "source": str(source or "mix"),
         "seed": seed,
         "indices": [indices.start, indices.stop],
     }
@@ -67,7 +68,7 @@ def _is_done(out: Path, i: int, ident: dict[str, Any]) -> bool:
 
 def make(
     config: SynthConfig,
-    source: str,
+    source: str | None,
     out: Path,
     count: int,
     seed: int,
@@ -75,9 +76,15 @@ def make(
     only: list[int] | None = None,
     progress: bool = True,
 ) -> RunSummary:
-    """Make ``count`` samples (or the shards in ``only``) under ``out``; write ``manifest.json``."""
+    """Make ``count`` tasks (or the shards in ``only``) under ``out``; write ``manifest.json``.
+
+    ``source``: a directory, 'random', 'music21:NAME', or None for the config's ``sources`` mix.
+    A task is one sample at system and page level and one sample per kept staff at staff level.
+    """
     out.mkdir(parents=True, exist_ok=True)
-    files = [] if source == "random" else list_scores(source)
+    # music21 collections are converted to MusicXML once, in worker processes, before sampling.
+    conversions = prepare_music21(source, config.sources, default_cache(out), out / CACHE_DIRNAME, workers)
+    sources = SourceSet(source, config.sources, default_cache(out))
     k = config.samples_per_shard
     n_shards = math.ceil(count / k)
     wanted = sorted(set(only)) if only is not None else list(range(n_shards))
@@ -96,14 +103,12 @@ def make(
     if total:
         install_fontconfig()  # here, not only in each worker: a FontError surfaces once, at start
         bar = tqdm(total=total, desc="samples", unit="smp", disable=not progress)
-        cache = None if source == "random" else out / CACHE_DIRNAME
+        cache = None if sources.files == [None] else out / CACHE_DIRNAME  # the generator reads no files
         with WorkerPool(config, source, seed, workers, token_cache=cache) as pool:
             for o in pool.run(todo):
                 i = o.task.index // k
                 if o.sample is None:
-                    src = (
-                        o.source if o.source != "?" else source_of(files, seed, o.task.index, o.task.attempt)
-                    )
+                    src = o.source if o.source != "?" else sources.name_of(seed, o.task.index, o.task.attempt)
                     fails[i].append(
                         {"index": o.task.index, "attempt": o.task.attempt, "source": src, "reason": o.reason}
                     )
@@ -124,7 +129,7 @@ def make(
                         summary,
                     )
         bar.close()
-    write_manifest(out, config, source, seed, count, n_shards)
+    write_manifest(out, config, source, seed, count, n_shards, conversions)
     for f in fails.values():
         summary.failures += f
     return summary
@@ -140,23 +145,35 @@ def _finish_shard(
 ) -> None:
     ok = [samples[j] for j in sorted(samples) if samples[j] is not None]
     sha = write_shard(out / shard_name(i), (s.files() for s in ok))
+    dropped = [{"index": j, **d} for j in sorted(samples) if samples[j] is not None for d in samples[j].dropped]
     side = {
         **ident,
         "shard": shard_name(i),
         "sha256": sha,
-        "samples": len(ok),
+        "samples": sum(len(g.samples) for g in ok),
         "missing": len(samples) - len(ok),
         "failures": sorted(fails, key=lambda f: (f["index"], f["attempt"])),
+        "staves_dropped": dropped,
     }
     write_atomic(_sidecar(out, i), json.dumps(side, indent=1).encode())
     summary.shards_made += 1
-    summary.samples += len(ok)
+    summary.samples += side["samples"]
     summary.missing += len(samples) - len(ok)
+    summary.staves_dropped += len(dropped)
 
 
-def write_manifest(out: Path, config: SynthConfig, source: str, seed: int, count: int, n_shards: int) -> dict:
-    """Collect every finished shard's sidecar into ``manifest.json`` (counts, checksums, failures)."""
-    shards, failures = [], []
+def write_manifest(
+    out: Path,
+    config: SynthConfig,
+    source: str | None,
+    seed: int,
+    count: int,
+    n_shards: int,
+    conversions: dict[str, Any] | None = None,
+) -> dict:
+    """Collect every finished shard's sidecar into ``manifest.json`` (counts, checksums, failures,
+    dropped staves, and the music21 conversion reports)."""
+    shards, failures, dropped = [], [], []
     for i in range(n_shards):
         side = _sidecar(out, i)
         if not side.is_file():
@@ -164,8 +181,13 @@ def write_manifest(out: Path, config: SynthConfig, source: str, seed: int, count
         meta = json.loads(side.read_text())
         shards.append({k: meta[k] for k in ("shard", "sha256", "samples", "missing")})
         failures += [{"shard": meta["shard"], **f} for f in meta["failures"]]
+        dropped += [{"shard": meta["shard"], **d} for d in meta.get("staves_dropped", [])]
+    reasons: dict[str, int] = {}
+    for d in dropped:
+        reason = d["reason"].split(" (")[0]
+        reasons[reason] = reasons.get(reason, 0) + 1
     manifest = {
-        "source": str(source),
+        "source": str(source or "mix"),
         "seed": seed,
         "level": config.level,
         "count": count,
@@ -179,5 +201,11 @@ def write_manifest(out: Path, config: SynthConfig, source: str, seed: int, count
         "shards": shards,
         "failures": failures,
     }
+    if config.level == "staff":
+        manifest["staves_dropped"] = len(dropped)
+        manifest["staves_dropped_by_reason"] = dict(sorted(reasons.items()))
+        manifest["staves_dropped_list"] = dropped
+    if conversions:
+        manifest["music21"] = conversions
     write_atomic(out / "manifest.json", json.dumps(manifest, indent=1).encode())
     return manifest

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import cv2
@@ -11,6 +12,8 @@ from synth.config import SynthConfig
 from synth.geometry import Geometry
 from synth.sample import SampleError, SampleMaker
 from synth.shards import write_atomic
+
+log = logging.getLogger(__name__)
 
 
 def draw_geometry(image: np.ndarray, geometry: Geometry) -> np.ndarray:
@@ -28,26 +31,33 @@ def draw_geometry(image: np.ndarray, geometry: Geometry) -> np.ndarray:
     return out
 
 
-def preview(config: SynthConfig, source: str, out: Path, count: int, seed: int) -> list[Path]:
-    """Make ``count`` samples in this process and write ``preview-NNN.png`` files; returns them."""
+def preview(config: SynthConfig, source: str | None, out: Path, count: int, seed: int) -> list[Path]:
+    """Make ``count`` tasks in this process and write ``preview-NNN.png`` files (one per staff,
+    ``preview-NNN-sKK.png``, at staff level); returns them."""
     from synth.fonts import install_fontconfig
+    from synth.music21_source import default_cache, prepare_music21
+    from synth.token_cache import CACHE_DIRNAME
 
     install_fontconfig()
-    maker = SampleMaker(config, source)
+    prepare_music21(source, config.sources, default_cache(out), out / CACHE_DIRNAME, 1)
+    maker = SampleMaker(config, source, out / CACHE_DIRNAME)
     written = []
     for i in range(count):
         for attempt in range(config.max_attempts):
             try:
-                s = maker.make(seed, i, attempt)
+                group = maker.make_samples(seed, i, attempt)
                 break
-            except SampleError:
+            except SampleError as err:
+                log.info("preview %d attempt %d: %s", i, attempt, err)
                 continue
         else:
             continue
-        image = cv2.imdecode(np.frombuffer(s.png, np.uint8), cv2.IMREAD_GRAYSCALE)
-        assert image is not None  # the PNG was just encoded by the sample maker
-        ok, png = cv2.imencode(".png", draw_geometry(image, Geometry.from_json(s.geometry)))
-        path = out / f"preview-{i:03d}.png"
-        write_atomic(path, png.tobytes())
-        written.append(path)
+        for s in group.samples:
+            image = cv2.imdecode(np.frombuffer(s.png, np.uint8), cv2.IMREAD_GRAYSCALE)
+            assert image is not None  # the PNG was just encoded by the sample maker
+            ok, png = cv2.imencode(".png", draw_geometry(image, Geometry.from_json(s.geometry)))
+            suffix = f"-{s.key.rsplit('-', 1)[1]}" if config.level == "staff" else ""
+            path = out / f"preview-{i:03d}{suffix}.png"
+            write_atomic(path, png.tobytes())
+            written.append(path)
     return written

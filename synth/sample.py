@@ -21,7 +21,7 @@ from synth.config import SynthConfig
 from synth.presets import build_presets, choose_preset, degrade
 from synth.raster import choose_scale, rasterize
 from synth.render import Renderer, sample_engraving
-from synth.sources import SourceError, excerpt, label_bytes, list_scores, split_measures
+from synth.sources import SourceError, SourceSet, excerpt, label_bytes, split_measures
 from synth.svg_geometry import measures_per_system, parse_svg, to_geometry
 from synth.token_cache import TokenCache
 
@@ -59,6 +59,21 @@ class Sample:
         }
 
 
+@dataclass
+class SampleGroup:
+    """What one task makes: one sample (system, page) or one per staff of a system (staff level).
+
+    ``dropped`` lists the staves cut but not kept, each ``{"staff", "reason"}`` (recorded in
+    the shard's sidecar and the manifest, never silently lost).
+    """
+
+    samples: list[Sample]
+    dropped: list[dict[str, Any]]
+
+    def files(self) -> dict[str, bytes]:
+        return {name: data for s in self.samples for name, data in s.files().items()}
+
+
 def pick_file(rng: np.random.Generator, n: int) -> int:
     """The first draw of a sample's generator: which score file it engraves."""
     return int(rng.integers(n))
@@ -74,12 +89,27 @@ def source_of(files: list[Path], seed: int, index: int, attempt: int) -> str:
 class SampleMaker:
     """Holds what is expensive to rebuild per sample: the score list, the Verovio toolkit, the presets."""
 
-    def __init__(self, config: SynthConfig, source: str, token_cache: Path | None = None) -> None:
-        """``token_cache``: a folder for tokens of source scores shared across workers and runs
-        (see synth.token_cache); without it, each maker keeps its own in-memory LRU only."""
+    def __init__(
+        self,
+        config: SynthConfig,
+        source: str | None,
+        token_cache: Path | None = None,
+        music21_cache: Path | None = None,
+    ) -> None:
+        """``source``: a directory, 'random', 'music21:NAME', or None / 'mix' for the config's
+        ``sources`` weights. ``token_cache``: a folder for tokens of source scores shared across
+        workers and runs (see synth.token_cache); without it, each maker keeps its own in-memory
+        LRU only. ``music21_cache``: where music21 collections were converted (default: beside
+        the token cache, see synth.music21_source)."""
+        from synth.music21_source import default_cache
+
         self.config = config
-        self.source = source
-        self.files: list[Path] = [] if source == "random" else list_scores(source)
+        self.source = source or "mix"
+        if music21_cache is None:
+            music21_cache = default_cache(token_cache.parent if token_cache else None)
+        self.sources = SourceSet(source, config.sources, music21_cache)
+        first = self.sources.files[0]
+        self.files: list[Path] = first if first is not None and len(self.sources.names) == 1 else []
         self.presets = build_presets(config.distortions)
         self._renderer: Renderer | None = None
         self.tokens = TokenCache(token_cache)
@@ -93,27 +123,45 @@ class SampleMaker:
             self._renderer = Renderer()
         return self._renderer
 
-    def _score(self, rng: np.random.Generator) -> tuple[str, list[str]]:
-        if self.source == "random":
+    def _pick_source(self, seed: int, index: int, attempt: int) -> int:
+        return self.sources.pick(seed, index, attempt)
+
+    def _score(self, rng: np.random.Generator, which: int = 0) -> tuple[str, list[str]]:
+        files = self.sources.files[which]
+        if files is None:
             from synth.generator import generate
 
             d = self.config.generator
             difficulty = float(rng.uniform(*d.difficulty))
             n = int(rng.integers(d.measures[0], d.measures[1] + 1))
             return f"random:difficulty={difficulty:.3f}", generate(rng, difficulty=difficulty, measures=n)
-        path = self.files[pick_file(rng, len(self.files))]
+        path = files[pick_file(rng, len(files))]
         try:
             return str(path), self.tokens.get(path)
         except (SourceError, OSError) as err:
             raise SampleError(str(path), str(err).removeprefix(f"{path}: ")) from None
 
     def make(self, seed: int, index: int, attempt: int = 0) -> Sample:
+        """Sample ``index`` at system or page level (one image); see ``make_samples`` for staves."""
+        if self.config.level == "staff":
+            raise ValueError("a staff-level task makes one sample per staff: call make_samples")
+        out = self._make(seed, index, attempt)
+        assert isinstance(out, Sample)
+        return out
+
+    def make_samples(self, seed: int, index: int, attempt: int = 0) -> SampleGroup:
+        """Task ``index`` as a group: one sample at system/page level, one per staff at staff level."""
+        out = self._make(seed, index, attempt)
+        return out if isinstance(out, SampleGroup) else SampleGroup([out], [])
+
+    def _make(self, seed: int, index: int, attempt: int) -> Sample | SampleGroup:
         cfg = self.config
+        level = cfg.render_level()
         rng = np.random.default_rng([seed, index, attempt])
         t0 = time.process_time()
-        name, tokens = self._score(rng)
+        name, tokens = self._score(rng, self._pick_source(seed, index, attempt))
         measures = split_measures(tokens)
-        lo, hi = cfg.excerpt.system_measures if cfg.level == "system" else cfg.excerpt.page_measures
+        lo, hi = cfg.excerpt_measures()
         count = min(len(measures), int(rng.integers(lo, hi + 1)))
         start = int(rng.integers(0, len(measures) - count + 1))
         ex, start = excerpt(tokens, start, start + count)
@@ -121,20 +169,18 @@ class SampleMaker:
             xml = label_bytes(ex)
         except ValueError as err:  # TokenSequenceError: the excerpt is not a valid sequence
             raise SampleError(name, f"cannot write measures {start}-{start + count}: {err}") from None
-        engraving = sample_engraving(cfg.style, cfg.level, rng)
+        engraving = sample_engraving(cfg.style, level, rng)
         t1 = time.process_time()
         try:
-            svg, pages = self.renderer.render(xml, engraving, cfg.level)
+            svg, pages = self.renderer.render(xml, engraving, level)
             layout = parse_svg(svg)
         except (RuntimeError, ValueError) as err:
             raise SampleError(name, f"render: {err}") from None
         per_system = measures_per_system(layout)
         label, shown = xml, count
-        if cfg.level == "system":
+        if level == "system":
             if pages != 1 or len(per_system) != 1 or per_system[0] != count:
-                raise SampleError(
-                    name, f"excerpt of {count} measures did not engrave as one system ({per_system})"
-                )
+                raise SampleError(name, f"excerpt of {count} measures did not engrave as one system ({per_system})")
         else:
             shown = sum(per_system)
             if pages == 1 and shown != count or shown > count or shown == 0:
@@ -152,12 +198,6 @@ class SampleMaker:
         preset = choose_preset(cfg.presets, rng)
         image, geometry, applied = degrade(image, geometry, self.presets[preset], rng)
         t4 = time.process_time()
-        ok, png = cv2.imencode(".png", image, PNG_PARAMS)
-        spans = (t1 - t0, t2 - t1, t3 - t2, t4 - t3, time.process_time() - t4)
-        for stage, dt in zip(self.timings, spans, strict=True):
-            self.timings[stage] += dt
-        if not ok:
-            raise SampleError(name, "PNG encoding failed")
         meta = {
             "source": name,
             "measures": [start, start + shown],
@@ -171,7 +211,23 @@ class SampleMaker:
             "distortions": applied,
             "systems": per_system,
         }
-        return Sample(f"{seed:08d}-{index:09d}", png.tobytes(), label, geometry.to_json(), meta)
+        key = f"{seed:08d}-{index:09d}"
+        if cfg.level == "staff":
+            from synth.staff_level import cut_staves
+
+            group = cut_staves(cfg.staff, name, key, ex, image, geometry, meta, rng)
+            self._add_times(t0, t1, t2, t3, t4)
+            return group
+        ok, png = cv2.imencode(".png", image, PNG_PARAMS)
+        self._add_times(t0, t1, t2, t3, t4)
+        if not ok:
+            raise SampleError(name, "PNG encoding failed")
+        return Sample(key, png.tobytes(), label, geometry.to_json(), meta)
+
+    def _add_times(self, *marks: float) -> None:
+        spans = [b - a for a, b in zip(marks, [*marks[1:], time.process_time()], strict=True)]
+        for stage, dt in zip(self.timings, spans, strict=True):
+            self.timings[stage] += dt
 
     @staticmethod
     def _page_label(ex: list[str], per_system: list[int]) -> bytes:

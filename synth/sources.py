@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import numpy as np
+
 log = logging.getLogger(__name__)
 
 SCORE_SUFFIXES = (".musicxml", ".xml", ".mxl")
@@ -85,3 +87,52 @@ def label_bytes(tokens: list[str]) -> bytes:
     from grammar.musicxml import write_score
 
     return write_score(tokens, ids=True)
+
+
+MUSIC21_PREFIX = "music21:"
+
+
+class SourceSet:
+    """The score sources of a run: one (directory, 'random', 'music21:NAME') or a weighted mix.
+
+    ``files[i]`` is the sorted score list of source ``i`` (None for the generator). A sample's
+    source is drawn from its own generator ``default_rng([seed, index, attempt, 1])``, separate
+    from the sample's main generator, so a single-source run makes the same bytes as before
+    mixes existed; a mix of one source never draws.
+    """
+
+    def __init__(self, source: str | None, mix: dict[str, float], music21_cache: Path | None = None) -> None:
+        if source and source != "mix":
+            names, weights = [source], [1.0]
+        elif mix:
+            names = sorted(k for k, w in mix.items() if w > 0)
+            weights = [float(mix[k]) for k in names]
+        else:
+            raise SourceError("no source: give --source, or 'sources' weights in the config")
+        self.names = names
+        self.weights = np.asarray(weights, dtype=np.float64) / sum(weights)
+        self.files: list[list[Path] | None] = [self._files(n, music21_cache) for n in names]
+
+    @staticmethod
+    def _files(name: str, music21_cache: Path | None) -> list[Path] | None:
+        if name == "random":
+            return None
+        if name.startswith(MUSIC21_PREFIX):
+            from synth.music21_source import converted_scores
+
+            return converted_scores(name, music21_cache)
+        return list_scores(name)
+
+    def pick(self, seed: int, index: int, attempt: int) -> int:
+        if len(self.names) == 1:
+            return 0
+        return int(np.random.default_rng([seed, index, attempt, 1]).choice(len(self.names), p=self.weights))
+
+    def name_of(self, seed: int, index: int, attempt: int) -> str:
+        """Which score a sample uses, known without rendering (names the score of a crashed worker)."""
+        i = self.pick(seed, index, attempt)
+        files = self.files[i]
+        if files is None:
+            return "random"
+        rng = np.random.default_rng([seed, index, attempt])
+        return str(files[int(rng.integers(len(files)))])  # the first draw, as SampleMaker makes it

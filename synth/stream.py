@@ -32,15 +32,18 @@ def render_stream(
 
     install_fontconfig()
     cfg = load_config(config, level=level)
+    # music21 sources must have been converted (python -m synth make/preview does it), into the
+    # user cache here (SYNTH_MUSIC21_CACHE): a training reader has no output folder.
     maker = SampleMaker(cfg, source)
     for i in itertools.count():
         index = i * 1_000_003 + stream  # disjoint index sets per stream
         for attempt in range(cfg.max_attempts):
             try:
-                s = maker.make(seed, index, attempt)
+                group = maker.make_samples(seed, index, attempt)
             except SampleError as err:
                 log.warning("sample %d attempt %d skipped: %s", index, attempt, err)
                 continue
-            image = cv2.imdecode(np.frombuffer(s.png, np.uint8), cv2.IMREAD_GRAYSCALE)
-            yield {"key": s.key, "image": image, "label": s.label, "geometry": s.geometry, "meta": s.meta}
+            for s in group.samples:  # one per staff at staff level
+                image = cv2.imdecode(np.frombuffer(s.png, np.uint8), cv2.IMREAD_GRAYSCALE)
+                yield {"key": s.key, "image": image, "label": s.label, "geometry": s.geometry, "meta": s.meta}
             break

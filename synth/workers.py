@@ -39,7 +39,7 @@ class Task:
 @dataclass
 class Outcome:
     task: Task
-    sample: Any = None  # synth.sample.Sample
+    sample: Any = None  # synth.sample.SampleGroup
     source: str = ""
     reason: str = ""
     seconds: float = 0.0
@@ -59,7 +59,7 @@ def single_thread() -> None:
 
 
 def _worker_main(
-    conn: Connection, config: SynthConfig, source: str, seed: int, token_cache: Path | None = None
+    conn: Connection, config: SynthConfig, source: str | None, seed: int, token_cache: Path | None = None
 ) -> None:
     from synth.fonts import install_fontconfig
     from synth.sample import SampleError, SampleMaker
@@ -77,7 +77,7 @@ def _worker_main(
             time.sleep(3600)
         t0 = time.perf_counter()
         try:
-            out = Outcome(task, sample=maker.make(seed, task.index, task.attempt))
+            out = Outcome(task, sample=maker.make_samples(seed, task.index, task.attempt))
         except SampleError as err:
             out = Outcome(task, source=err.source, reason=err.reason)
         except Exception as err:  # noqa: BLE001 - any other bug is recorded with its type, never lost
@@ -87,11 +87,9 @@ def _worker_main(
 
 
 class _Slot:
-    def __init__(self, ctx, config: SynthConfig, source: str, seed: int, token_cache: Path | None) -> None:
+    def __init__(self, ctx, config: SynthConfig, source: str | None, seed: int, token_cache: Path | None) -> None:
         self.conn, child = ctx.Pipe()
-        self.proc = ctx.Process(
-            target=_worker_main, args=(child, config, source, seed, token_cache), daemon=True
-        )
+        self.proc = ctx.Process(target=_worker_main, args=(child, config, source, seed, token_cache), daemon=True)
         self.proc.start()
         child.close()
         self.task: Task | None = None
@@ -111,7 +109,7 @@ class WorkerPool:
     def __init__(
         self,
         config: SynthConfig,
-        source: str,
+        source: str | None,
         seed: int,
         workers: int = 1,
         token_cache: Path | None = None,
