@@ -18,6 +18,10 @@ log = logging.getLogger("synth")
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m synth", description=__doc__)
     sub = p.add_subparsers(dest="command", required=True)
+    c = sub.add_parser("convert", help="convert music21 collections to MusicXML once (make does it too)")
+    c.add_argument("--source", action="append", required=True, help="music21:NAME (repeatable)")
+    c.add_argument("--out", type=Path, required=True, help="the output folder of the runs that use them")
+    c.add_argument("--workers", type=int, default=1)
     for name, help_ in (("make", "write shards"), ("preview", "write a few PNGs with geometry drawn")):
         s = sub.add_parser(name, help=help_)
         s.add_argument(
@@ -48,9 +52,30 @@ def _indices(text: str) -> list[int]:
     return out
 
 
+def _convert(args: argparse.Namespace) -> int:
+    """Convert music21 collections into OUT/.music21-cache and print each one's report (JSON)."""
+    import json
+
+    from synth.music21_source import convert_collection, default_cache
+    from synth.token_cache import CACHE_DIRNAME
+
+    try:
+        for name in args.source:
+            collection_files(name)
+    except SourceError as err:
+        print(f"synth: error: {err}", file=sys.stderr)
+        return 2
+    for name in args.source:
+        report = convert_collection(name, default_cache(args.out), args.out / CACHE_DIRNAME, args.workers)
+        print(json.dumps(report))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if args.command == "convert":
+        return _convert(args)
     try:
         overrides = {"level": args.level, "samples_per_shard": getattr(args, "samples_per_shard", None)}
         cfg = load_config(args.config, **overrides)

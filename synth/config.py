@@ -130,6 +130,8 @@ class SynthConfig:
         st = self.staff
         if min(st.above, st.below) < 1.0 or st.pad_x < 0 or st.jitter < 0:
             raise ConfigError(f"staff: above and below must be >= 1 staff space, pad_x and jitter >= 0, got {st}")
+        if not isinstance(self.sources, dict) or any(not isinstance(k, str) for k in self.sources):
+            raise ConfigError(f"sources must map source names to weights, got {self.sources!r}")
         if any(not isinstance(w, (int, float)) or w < 0 for w in self.sources.values()) or (
             self.sources and sum(self.sources.values()) <= 0
         ):
