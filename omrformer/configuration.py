@@ -95,6 +95,16 @@ class OmrformerConfig(PretrainedConfig):
         measure_loss_weight: Weight of the expected measure-duration loss (0 = logged only).
         forbidden_loss_weight: Weight of the mass put on forbidden tokens (0 = logged only).
         grammar_losses: Compute the grammar losses at all (they cost a Python pass per batch).
+        stem: ``"patch"`` (one 8x8 linear patchify, the bundled checkpoint's) or ``"conv"`` (three
+            3x3 stride-2 convolutions ending on the same 8x8 patch grid, Xiao et al. 2021).
+        stem_channels: Width of the first convolution of the ``"conv"`` stem (doubled per conv).
+        dense_heads: Add the training-only per-memory-token heads (symbol present, notehead staff
+            position, duration class) trained from the engraving geometry.
+        dense_loss_weight: Weight of the dense heads' loss in the training loss.
+        guided_attention_weight: Weight of the guided cross-attention loss (0 = off).
+        guided_layers: The last this many decoder layers are guided.
+        guided_heads: The first this many heads of each guided layer are guided.
+        guided_sigma: Width of the target Gaussian around an anchor, in memory tokens.
         **kwargs: Passed on to :class:`transformers.PretrainedConfig`.
     """
 
@@ -134,6 +144,14 @@ class OmrformerConfig(PretrainedConfig):
         measure_loss_weight: float = 0.0,
         forbidden_loss_weight: float = 0.0,
         grammar_losses: bool = True,
+        stem: Literal["patch", "conv"] = "patch",
+        stem_channels: int = 16,
+        dense_heads: bool = False,
+        dense_loss_weight: float = 0.5,
+        guided_attention_weight: float = 0.0,
+        guided_layers: int = 2,
+        guided_heads: int = 2,
+        guided_sigma: float = 1.0,
         **kwargs: Any,
     ) -> None:
         if compress_factor not in (1, 4, 16):
@@ -146,6 +164,14 @@ class OmrformerConfig(PretrainedConfig):
             raise ValueError(
                 f"moe_top_k must be in 1..num_experts, got {moe_top_k} for {num_experts} experts"
             )
+        if stem not in ("patch", "conv"):
+            raise ValueError(f"stem must be 'patch' or 'conv', got {stem!r}")
+        if stem == "conv" and patch_size != 8:
+            raise ValueError("the conv stem (three stride-2 convolutions) needs patch_size 8")
+        if guided_attention_weight and not (
+            1 <= guided_layers <= decoder_layers and 1 <= guided_heads <= decoder_heads
+        ):
+            raise ValueError("guided_layers/guided_heads must be within the decoder's layers/heads")
         if not 0.0 <= input_corruption < 1.0:
             raise ValueError(f"input_corruption must be in [0, 1), got {input_corruption}")
         self.vocab_size = vocab_size
@@ -174,6 +200,14 @@ class OmrformerConfig(PretrainedConfig):
         self.measure_loss_weight = measure_loss_weight
         self.forbidden_loss_weight = forbidden_loss_weight
         self.grammar_losses = grammar_losses
+        self.stem = stem
+        self.stem_channels = stem_channels
+        self.dense_heads = dense_heads
+        self.dense_loss_weight = dense_loss_weight
+        self.guided_attention_weight = guided_attention_weight
+        self.guided_layers = guided_layers
+        self.guided_heads = guided_heads
+        self.guided_sigma = guided_sigma
         kwargs.setdefault("pad_token_id", VOCAB.pad_id)
         kwargs.setdefault("bos_token_id", VOCAB.bos_id)
         kwargs.setdefault("eos_token_id", VOCAB.eos_id)

@@ -32,6 +32,10 @@ class DecoderAttention(nn.Module):
         self.k_proj = nn.Linear(dim, dim)
         self.v_proj = nn.Linear(dim, dim)
         self.o_proj = nn.Linear(dim, dim)
+        # Guided attention (training only, omrformer.modeling.geometry): > 0 keeps the softmax
+        # cross-attention of the first ``record_heads`` heads in ``recorded`` (B, h, T, N).
+        self.record_heads = 0
+        self.recorded: torch.Tensor | None = None
 
     def _heads(self, x: torch.Tensor) -> torch.Tensor:
         return x.view(x.shape[0], x.shape[1], self.heads, self.head_dim).transpose(1, 2)  # (B, h, T, hd)
@@ -73,6 +77,12 @@ class DecoderAttention(nn.Module):
                 # New queries sit after ``past`` cached keys: query i sees keys 0..past+i.
                 mask = torch.ones(t, past + t, dtype=torch.bool, device=x.device).tril(past)
         drop = self.dropout if self.training else 0.0
+        if self.cross and self.record_heads:
+            h = self.record_heads
+            scores = (q[:, :h].float() @ k[:, :h].float().transpose(-1, -2)) / self.head_dim**0.5
+            if mask is not None:
+                scores = scores.masked_fill(~mask, float("-inf"))
+            self.recorded = scores.softmax(-1)  # (B, h, T, N)
         out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=drop, is_causal=causal)
         return self.o_proj(out.transpose(1, 2).reshape(b, t, c))
 

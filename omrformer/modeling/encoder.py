@@ -12,6 +12,7 @@ from transformers.utils import ModelOutput
 from omrformer.configuration import OmrformerConfig
 from omrformer.modeling.attention import GlobalBlock, WindowBlock
 from omrformer.modeling.compressor import TokenCompressor
+from omrformer.modeling.geometry import ConvStem, DenseHeads
 from omrformer.modeling.positional import PatchPositionalEncoding, grid_coords
 
 
@@ -39,7 +40,10 @@ class OmrformerEncoder(nn.Module):
         super().__init__()
         self.config = config
         p, dl, dm = config.patch_size, config.local_dim, config.d_model
-        self.patch_embed = nn.Conv2d(1, dl, kernel_size=p, stride=p)
+        # "patch": one 8x8 linear patchify; "conv": three strided 3x3 convs onto the same grid.
+        self.patch_embed: nn.Module = (
+            ConvStem(dl, config.stem_channels) if config.stem == "conv" else nn.Conv2d(1, dl, kernel_size=p, stride=p)
+        )
         self.patch_norm = nn.LayerNorm(dl)
         self.pos_local = PatchPositionalEncoding(dl, config.positional, config.max_staves)
         n_blocks = config.local_layers + config.encoder_layers
@@ -66,6 +70,8 @@ class OmrformerEncoder(nn.Module):
             for i in range(config.encoder_layers)
         )
         self.norm = nn.LayerNorm(dm)
+        # Training-only heads on the memory (omrformer.modeling.geometry); never run at inference.
+        self.dense_heads = DenseHeads(dm) if config.dense_heads else None
 
     def forward(
         self,
@@ -89,7 +95,9 @@ class OmrformerEncoder(nn.Module):
             raise ValueError(
                 f"image size {h}x{w} is not a multiple of the patch size {p}; use OmrformerProcessor"
             )
-        x = self.patch_norm(self.patch_embed(pixel_values).permute(0, 2, 3, 1))  # (B, Hp, Wp, Cl)
+        # channels_last: CPU convolutions run several times faster in NHWC (DESIGN section 12).
+        pixels = pixel_values.contiguous(memory_format=torch.channels_last)
+        x = self.patch_norm(self.patch_embed(pixels).permute(0, 2, 3, 1))  # (B, Hp, Wp, Cl)
         hp, wp = x.shape[1:3]
         if pixel_mask is None:
             valid = torch.ones(b, hp, wp, dtype=torch.bool, device=x.device)

@@ -34,7 +34,34 @@ class Collator:
     processor: Any
 
     def __call__(self, samples: Sequence[dict[str, Any]]) -> dict[str, torch.Tensor]:
-        images: list[np.ndarray] = [s["image"] for s in samples]
-        batch = dict(self.processor(images=images, return_tensors="pt"))
-        batch["labels"] = pad_labels([s["labels"] for s in samples])
+        if samples and "prepared" in samples[0]:
+            batch = dict(self.processor.collate([s["prepared"] for s in samples]))
+        else:
+            images: list[np.ndarray] = [s["image"] for s in samples]
+            batch = dict(self.processor(images=images, return_tensors="pt"))
+        labels = pad_labels([s["labels"] for s in samples])
+        batch["labels"] = labels
+        if any("anchors" in s for s in samples):
+            batch["token_anchors"] = pad_anchors([s.get("anchors") for s in samples], labels.shape[1])
+            batch["symbol_points"] = pad_points([s.get("points") for s in samples])
         return batch
+
+
+def pad_anchors(anchors: Sequence[np.ndarray | None], length: int) -> torch.Tensor:
+    """Per-token (x, y) anchors -> (B, T, 2) float tensor, NaN where a token has no anchor."""
+    out = torch.full((len(anchors), length, 2), float("nan"))
+    for i, a in enumerate(anchors):
+        if a is not None and len(a):
+            n = min(len(a), length)
+            out[i, :n] = torch.from_numpy(np.asarray(a[:n], dtype=np.float32))
+    return out
+
+
+def pad_points(points: Sequence[np.ndarray | None]) -> torch.Tensor:
+    """Symbol points (M_i, 5) -> (B, M_max, 5) float tensor; padding rows have NaN coordinates."""
+    longest = max((len(p) for p in points if p is not None), default=0)
+    out = torch.full((len(points), max(longest, 1), 5), float("nan"))
+    for i, p in enumerate(points):
+        if p is not None and len(p):
+            out[i, : len(p)] = torch.from_numpy(np.asarray(p, dtype=np.float32))
+    return out

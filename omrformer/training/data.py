@@ -57,20 +57,35 @@ class ShardStream(IterableDataset):
         loop: Cycle forever (training; the trainer's ``max_steps`` ends it) or read once (evaluation).
         shuffle_buffer: Samples held for shuffling (0: keep shard order).
         seed: Base of every random choice (shard order and buffer per epoch, rank and worker).
+        crop: Cut each image to its staves (``synth.staff_crop.staff_crop_box``, the transcriber's
+            crop) with ``crop_jitter`` staff spaces of random margin; samples without staff
+            geometry stay whole.
+        geometry: Attach per-token ``anchors`` and symbol ``points`` (training/geometry.py).
+        processor: An ``OmrformerProcessor``; given, images are prepared here and items carry
+            ``prepared`` instead of ``image``.
+        bucket_size: > 1: yield lists of this many items of similar width (whole batches).
     """
 
     def __init__(self, shards: Sequence[Path], max_length: int = 2048, loop: bool = False,
-                 shuffle_buffer: int = 0, seed: int = 0) -> None:
+                 shuffle_buffer: int = 0, seed: int = 0, crop: bool = False, crop_jitter: float = 0.0,
+                 geometry: bool = False, processor: Any = None, bucket_size: int = 0) -> None:
         super().__init__()
         if not shards:
             raise DataError("no shards given")
+        if (crop or geometry or bucket_size) and processor is None:
+            raise DataError("crop, geometry and bucket_size need the processor (images are prepared here)")
         self.shards = [Path(s) for s in shards]
         self.max_length = max_length
         self.loop = loop
         self.shuffle_buffer = shuffle_buffer
         self.seed = seed
+        self.crop, self.crop_jitter, self.geometry = crop, crop_jitter, geometry
+        self.processor, self.bucket_size = processor, bucket_size
         self.rank, self.world_size = 0, 1  # set by the DataModule once the trainer knows them
         self.skipped: dict[str, int] = {}
+        # key -> (label ids, token geometry) or None (skipped): a looping stream parses each
+        # label's MusicXML once per worker, not once per epoch.
+        self._labels: dict[str, tuple[list[int], Any] | None] = {}
 
     def _reader(self) -> tuple[int, int]:
         info = get_worker_info()
@@ -92,26 +107,88 @@ class ShardStream(IterableDataset):
                 if i % readers == index:
                     yield sample
 
-    def _encode(self, sample: dict[str, Any]) -> dict[str, Any] | None:
+    def _label(self, sample: dict[str, Any], key: str) -> tuple[list[int], Any] | None:
         from grammar.musicxml import MusicXMLError, read_score
+        from omrformer.training.geometry import token_geometry
 
-        key = str(sample.get("key", "?"))
+        cache_key = f"{key}:{len(sample['label'])}"
+        if cache_key in self._labels:
+            return self._labels[cache_key]
+        out: tuple[list[int], Any] | None = None
         try:
             tokens = read_score(sample["label"], name=key).tokens
         except MusicXMLError as err:
             self._skip("unreadable label", f"{key}: {err}")
+        else:
+            ids = VOCAB.encode(tokens, eos=True)
+            if len(ids) > self.max_length:
+                self._skip("label too long", f"{key}: {len(ids)} tokens > max_length {self.max_length}")
+            else:
+                tg = token_geometry(tokens, sample.get("geometry")) if self.geometry else None
+                out = (ids, tg)
+        self._labels[cache_key] = out
+        return out
+
+    def _encode(self, sample: dict[str, Any], rng: np.random.Generator | None = None) -> dict[str, Any] | None:
+        key = str(sample.get("key", "?"))
+        label = self._label(sample, key)
+        if label is None:
             return None
-        ids = VOCAB.encode(tokens, eos=True)
-        if len(ids) > self.max_length:
-            self._skip("label too long", f"{key}: {len(ids)} tokens > max_length {self.max_length}")
-            return None
-        return {"image": sample["image"], "labels": ids, "key": key}
+        ids, tg = label
+        item: dict[str, Any] = {"image": sample["image"], "labels": ids, "key": key}
+        if self.processor is None:
+            return item
+        return self._prepare(item, sample.get("geometry"), tg, rng or np.random.default_rng())
+
+    def _prepare(self, item: dict[str, Any], geometry: dict[str, Any] | None, tg: Any,
+                 rng: np.random.Generator) -> dict[str, Any]:
+        """Crop to the music, run the processor here (so the width is known for bucketing) and
+        carry the geometry targets into the prepared frame."""
+        from omrformer.training.geometry import system_crop_box, transform
+
+        image = item.pop("image")
+        offset = (0.0, 0.0)
+        if self.crop and geometry:
+            box = system_crop_box(geometry, image.shape[1], image.shape[0], self.crop_jitter, rng)
+            if box is not None:
+                x0, y0, x1, y1 = box
+                image = image[y0:y1, x0:x1]
+                offset = (float(x0), float(y0))
+        prepared = self.processor.prepare(image, source=item["key"])
+        item["prepared"] = prepared
+        if tg is not None:
+            g = transform(tg, offset, prepared.scale)
+            h, w = prepared.size
+            inside = lambda p: (p[:, 0] >= 0) & (p[:, 0] < w) & (p[:, 1] >= 0) & (p[:, 1] < h)  # noqa: E731
+            g.anchors[~inside(g.anchors)] = np.nan  # NaN compares False: stays NaN
+            item["anchors"] = g.anchors
+            item["points"] = g.points[inside(g.points)]
+        return item
 
     def _skip(self, reason: str, detail: str) -> None:
         self.skipped[reason] = self.skipped.get(reason, 0) + 1
         # Loud for the first few, then quiet: a looping stream meets the same bad sample every epoch.
         level = logging.WARNING if self.skipped[reason] <= 3 else logging.DEBUG
         logger.log(level, "skipping sample %s (%s; %d so far)", detail, reason, self.skipped[reason])
+
+    def _draw(self, buffer: list[dict[str, Any]], rng: np.random.Generator) -> list[dict[str, Any]]:
+        """One random item from the buffer, or with ``bucket_size`` a random item and the
+        ``bucket_size - 1`` items closest to it in width (consecutive items form one batch, so the
+        batch's padding stays small)."""
+        first = buffer.pop(int(rng.integers(len(buffer))))
+        if self.bucket_size <= 1 or not buffer:
+            return [first]
+        width = _width(first)
+        order = sorted(range(len(buffer)), key=lambda i: abs(_width(buffer[i]) - width))
+        take = sorted(order[: self.bucket_size - 1], reverse=True)
+        return [first, *(buffer.pop(i) for i in take)]
+
+    def _emit(self, group: list[dict[str, Any]]) -> Iterator[Any]:
+        # Bucketed streams yield whole batches (the DataLoader runs with batch_size=None).
+        if self.bucket_size > 1:
+            yield group
+        else:
+            yield from group
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
         index, _ = self._reader()
@@ -121,7 +198,7 @@ class ShardStream(IterableDataset):
             buffer: list[dict[str, Any]] = []
             produced = 0
             for sample in self._samples(epoch):
-                item = self._encode(sample)
+                item = self._encode(sample, rng)
                 if item is None:
                     continue
                 produced += 1
@@ -129,15 +206,30 @@ class ShardStream(IterableDataset):
                     yield item
                     continue
                 buffer.append(item)
-                if len(buffer) >= self.shuffle_buffer:
-                    yield buffer.pop(int(rng.integers(len(buffer))))
+                if len(buffer) >= max(self.shuffle_buffer, self.bucket_size):
+                    yield from self._emit(self._draw(buffer, rng))
             rng.shuffle(buffer)
-            yield from buffer
+            while buffer:
+                yield from self._emit(self._draw(buffer, rng))
             if not self.loop:
                 return
             if not produced:
                 raise DataError(f"reader {index} got no usable sample from {len(self.shards)} shards")
             epoch += 1
+
+
+def _quiet_worker(worker_id: int) -> None:
+    """DataLoader workers use one thread for torch and OpenCV: on a small machine the training
+    threads keep the cores (torch already sets 1 for itself in workers; OpenCV does not)."""
+    import cv2
+
+    cv2.setNumThreads(1)
+    torch.set_num_threads(1)
+
+
+def _width(item: dict[str, Any]) -> int:
+    prepared = item.get("prepared")
+    return int(prepared.ink.shape[1]) if prepared is not None else int(item["image"].shape[1])
 
 
 class RenderStream(IterableDataset):
@@ -205,6 +297,11 @@ class OmrDataModule(pl.LightningDataModule):
         max_length: Longest label in tokens incl. ``<eos>``; linked to the model's position table.
         shuffle_buffer: Training samples held for shuffling.
         seed: Base seed of shard order and shuffling.
+        crop: Cut training and validation images to their staves (the transcriber's staff crop);
+            False reproduces the bundled checkpoint's uncropped recipe.
+        crop_jitter: Random margin change (staff spaces, each side) of training crops.
+        geometry: Attach per-token anchors and symbol points for the geometry losses.
+        bucket_width: Batch training samples of similar width (whole batches from the stream).
     """
 
     def __init__(
@@ -222,6 +319,10 @@ class OmrDataModule(pl.LightningDataModule):
         max_length: int = 2048,
         shuffle_buffer: int = 256,
         seed: int = 0,
+        crop: bool = False,
+        crop_jitter: float = 0.5,
+        geometry: bool = False,
+        bucket_width: bool = False,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
@@ -245,17 +346,23 @@ class OmrDataModule(pl.LightningDataModule):
         else:
             if not spec:
                 raise DataError(f"no {stage} data configured (set data.{stage})")
+            prepare = h["crop"] or h["geometry"] or (h["bucket_width"] and loop)
             ds = ShardStream(resolve_shards(spec), max_length=h["max_length"], loop=loop,
-                             shuffle_buffer=h["shuffle_buffer"] if loop else 0, seed=h["seed"])
+                             shuffle_buffer=h["shuffle_buffer"] if loop else 0, seed=h["seed"],
+                             crop=h["crop"], crop_jitter=h["crop_jitter"] if loop else 0.0,
+                             geometry=h["geometry"], processor=self.processor if prepare else None,
+                             bucket_size=h["batch_size"] if h["bucket_width"] and loop else 0)
         if self.trainer is not None:
             ds.rank, ds.world_size = self.trainer.global_rank, self.trainer.world_size
         return ds
 
     def _loader(self, ds: IterableDataset) -> DataLoader:
         h = self.hparams
+        batched = getattr(ds, "bucket_size", 0) > 1  # the stream yields whole batches
         return DataLoader(
-            ds, batch_size=h["batch_size"], num_workers=h["num_workers"], collate_fn=Collator(self.processor),
-            persistent_workers=False, pin_memory=torch.cuda.is_available(),
+            ds, batch_size=None if batched else h["batch_size"], num_workers=h["num_workers"],
+            collate_fn=Collator(self.processor), persistent_workers=False,
+            pin_memory=torch.cuda.is_available(), worker_init_fn=_quiet_worker,
         )
 
     def train_dataloader(self) -> DataLoader:

@@ -36,6 +36,9 @@ class OmrformerLightning(pl.LightningModule):
         total_steps: Steps of the cosine decay; ``None`` uses the trainer's ``max_steps``.
         min_lr_ratio: Floor of the cosine decay as a fraction of ``lr``.
         val_ser_batches: Validation batches decoded greedily per epoch to log ``val/ser`` (0: none).
+        schedule: ``"auto"``: with the trainer's ``max_time`` set, the cosine runs over that time
+            budget (progress = elapsed training time / max_time, so it ends when the run ends);
+            otherwise over ``total_steps``. ``"steps"`` forces the step schedule.
     """
 
     def __init__(
@@ -50,6 +53,7 @@ class OmrformerLightning(pl.LightningModule):
         total_steps: int | None = None,
         min_lr_ratio: float = 0.05,
         val_ser_batches: int = 4,
+        schedule: str = "auto",
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
@@ -70,31 +74,72 @@ class OmrformerLightning(pl.LightningModule):
                 f"labels may be {max_target_length} tokens long but the model's position table holds "
                 f"{self.model.config.max_target_length}"
             )
+        if schedule not in ("auto", "steps"):
+            raise ValueError(f"schedule must be 'auto' or 'steps', got {schedule!r}")
         self._val_tokens = TokenMetrics()
 
     def forward(self, **batch: torch.Tensor) -> Any:
         return self.model(**batch)
 
+    def _step(self, batch: dict[str, torch.Tensor]) -> dict[str, Any]:
+        """Model forward with the geometry losses (omrformer.modeling.geometry) where configured
+        and where the batch carries anchors/points; returns every loss term by name."""
+        from omrformer.modeling.geometry import dense_losses, guided_attention_loss, record_cross_attention
+
+        batch = dict(batch)
+        anchors = batch.pop("token_anchors", None)
+        points = batch.pop("symbol_points", None)
+        cfg = self.model.config
+        guided = bool(cfg.guided_attention_weight) and anchors is not None and self.training
+        dense = self.model.encoder.dense_heads is not None and points is not None
+        if not (guided or dense):
+            return dict(self.model(**batch).items())
+        labels = batch.pop("labels")
+        enc = self.model.encode(batch["pixel_values"], batch.get("pixel_mask"), batch.get("patch_coords"))
+        if guided:
+            with record_cross_attention(self.model, cfg) as rec:
+                out = dict(self.model(encoder_outputs=enc, labels=labels).items())
+                attention = rec.mean_attention()
+        else:
+            out = dict(self.model(encoder_outputs=enc, labels=labels).items())
+            attention = None
+        out.pop("encoder_last_hidden_state", None)
+        total = out["loss"]
+        if guided:
+            terms = guided_attention_loss(attention, anchors, enc.memory_positions, enc.memory_mask,
+                                          cfg.guided_sigma)
+            if "loss_guided_attention" in terms:
+                total = total + cfg.guided_attention_weight * terms["loss_guided_attention"]
+            out.update(terms)
+        if dense:
+            terms = dense_losses(self.model.encoder.dense_heads, enc.last_hidden_state, points,
+                                 enc.memory_positions, enc.memory_mask)
+            if "loss_dense" in terms:
+                total = total + cfg.dense_loss_weight * terms["loss_dense"]
+            out.update(terms)
+        out["loss"] = total
+        return out
+
     def _log_losses(self, out: Any, stage: str, batch_size: int) -> torch.Tensor:
         on_step = stage == "train"
         for name, value in out.items():
-            if name.startswith("loss") and value is not None:
+            if name.startswith(("loss", "acc_")) and value is not None and torch.isfinite(value).all():
                 self.log(f"{stage}/{name}", value.detach().float(), on_step=on_step, on_epoch=not on_step,
                          prog_bar=name == "loss", batch_size=batch_size, sync_dist=not on_step)
         return out["loss"]
 
     def training_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> torch.Tensor:
-        out = self.model(**batch)
+        out = self._step(batch)
         return self._log_losses(out, "train", batch["labels"].shape[0])
 
     def validation_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
-        out = self.model(**batch)
+        out = self._step(batch)
         self._log_losses(out, "val", batch["labels"].shape[0])
         if batch_idx < self.hparams["val_ser_batches"]:
             self._accumulate_ser(batch)
 
     def test_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
-        out = self.model(**batch)
+        out = self._step(batch)
         self._log_losses(out, "test", batch["labels"].shape[0])
         self._accumulate_ser(batch)
 
@@ -103,7 +148,7 @@ class OmrformerLightning(pl.LightningModule):
         return [VOCAB.decode(row) for row in self._greedy(batch)]
 
     def _greedy(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        inputs = {k: v for k, v in batch.items() if k != "labels"}
+        inputs = {k: v for k, v in batch.items() if k not in ("labels", "token_anchors", "symbol_points")}
         # Bounded by the longest label in the batch so a babbling model cannot stall validation.
         limit = batch["labels"].shape[1] + 8 if "labels" in batch else self.hparams["max_target_length"]
         limit = min(limit, self.model.config.max_target_length)
@@ -131,6 +176,17 @@ class OmrformerLightning(pl.LightningModule):
     def on_test_epoch_end(self) -> None:
         self._log_ser("test")
 
+    def _time_budget(self) -> Any:
+        """The trainer's ``Timer`` callback when ``max_time`` is set and ``schedule`` is auto."""
+        from lightning.pytorch.callbacks import Timer
+
+        if self.hparams.get("schedule", "auto") != "auto" or self._trainer is None:
+            return None
+        for cb in self.trainer.callbacks:  # type: ignore[attr-defined]
+            if isinstance(cb, Timer) and cb._duration:
+                return cb
+        return None
+
     def configure_optimizers(self) -> OptimizerLRSchedulerConfig:
         decay: list[torch.nn.Parameter] = []
         no_decay: list[torch.nn.Parameter] = []
@@ -146,11 +202,16 @@ class OmrformerLightning(pl.LightningModule):
         )
         total = self.hparams["total_steps"] or max(int(self.trainer.max_steps), 1)
         warm, floor = self.hparams["warmup_steps"], self.hparams["min_lr_ratio"]
+        timer = self._time_budget()
 
         def schedule(step: int) -> float:
             if step < warm:
                 return (step + 1) / warm
-            progress = min((step - warm) / max(total - warm, 1), 1.0)
+            if timer is not None:
+                # Cosine over the time budget: ends when the run ends, whatever the step rate.
+                progress = min(timer.time_elapsed("train") / max(timer._duration or 1.0, 1.0), 1.0)
+            else:
+                progress = min((step - warm) / max(total - warm, 1), 1.0)
             return floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * progress))
 
         sched = torch.optim.lr_scheduler.LambdaLR(opt, schedule)
