@@ -82,6 +82,14 @@ class StaffConfig:
 
 
 @dataclass(frozen=True)
+class ExtrasConfig:
+    """Lyrics, dynamics, slurs, articulations, fermatas, fingering, tempo and words that a real
+    source has: engraved with probability ``prob`` while the label omits them (synth.extras)."""
+
+    prob: float = 0.8  # per sample, for score-file sources (the generator has none)
+
+
+@dataclass(frozen=True)
 class GeneratorConfig:
     """Procedural scores: ``difficulty`` 0 = one monophonic staff ... 1 = full multi-part page."""
 
@@ -102,6 +110,7 @@ class SynthConfig:
     excerpt: ExcerptConfig = ExcerptConfig()
     generator: GeneratorConfig = GeneratorConfig()
     staff: StaffConfig = StaffConfig()
+    extras: ExtrasConfig = ExtrasConfig()
     # A mix of sources (directory, 'random' or 'music21:NAME') -> weight; used when the command
     # line names no --source. Each sample draws its source from these weights.
     sources: dict[str, float] = field(default_factory=dict)
@@ -127,6 +136,8 @@ class SynthConfig:
     def validate(self) -> SynthConfig:
         if self.level not in ("system", "page", "staff"):
             raise ConfigError(f"level must be 'system', 'page' or 'staff', got {self.level!r}")
+        if not 0.0 <= self.extras.prob <= 1.0:
+            raise ConfigError(f"extras.prob must be in [0, 1], got {self.extras.prob}")
         st = self.staff
         if min(st.above, st.below) < 1.0 or st.pad_x < 0 or st.jitter < 0:
             raise ConfigError(f"staff: above and below must be >= 1 staff space, pad_x and jitter >= 0, got {st}")

@@ -113,6 +113,7 @@ class SampleMaker:
         self.presets = build_presets(config.distortions)
         self._renderer: Renderer | None = None
         self.tokens = TokenCache(token_cache)
+        self._extras_cache: dict[str, Any] = {}  # score path -> synth.extras.SourceExtras | None
         # CPU seconds per stage over this maker's life (experiments/bench_synth.py reports them;
         # CPU, not wall, so a busy machine does not inflate them).
         self.timings: dict[str, float] = {k: 0.0 for k in ("score", "render", "raster", "distort", "encode")}
@@ -159,7 +160,8 @@ class SampleMaker:
         level = cfg.render_level()
         rng = np.random.default_rng([seed, index, attempt])
         t0 = time.process_time()
-        name, tokens = self._score(rng, self._pick_source(seed, index, attempt))
+        which = self._pick_source(seed, index, attempt)
+        name, tokens = self._score(rng, which)
         measures = split_measures(tokens)
         lo, hi = cfg.excerpt_measures()
         count = min(len(measures), int(rng.integers(lo, hi + 1)))
@@ -169,10 +171,11 @@ class SampleMaker:
             xml = label_bytes(ex)
         except ValueError as err:  # TokenSequenceError: the excerpt is not a valid sequence
             raise SampleError(name, f"cannot write measures {start}-{start + count}: {err}") from None
+        drawn_xml, extras = self._extras(name, which, xml, start, seed, index, attempt)
         engraving = sample_engraving(cfg.style, level, rng)
         t1 = time.process_time()
         try:
-            svg, pages = self.renderer.render(xml, engraving, level)
+            svg, pages = self.renderer.render(drawn_xml, engraving, level)
             layout = parse_svg(svg)
         except (RuntimeError, ValueError) as err:
             raise SampleError(name, f"render: {err}") from None
@@ -211,6 +214,8 @@ class SampleMaker:
             "distortions": applied,
             "systems": per_system,
         }
+        if extras is not None:
+            meta["extras"] = extras  # what was engraved beyond the label, by kind (counts)
         key = f"{seed:08d}-{index:09d}"
         if cfg.level == "staff":
             from synth.staff_level import cut_staves
@@ -223,6 +228,28 @@ class SampleMaker:
         if not ok:
             raise SampleError(name, "PNG encoding failed")
         return Sample(key, png.tobytes(), label, geometry.to_json(), meta)
+
+    def _extras(
+        self, name: str, which: int, xml: bytes, start: int, seed: int, index: int, attempt: int
+    ) -> tuple[bytes, dict[str, int] | None]:
+        """The MusicXML to engrave: the label, plus the source's lyrics, dynamics, slurs, ... with
+        probability ``extras.prob`` (score files only). Drawn from its own generator, so the
+        switch does not move any other choice of the sample. Returns (xml, counts or None)."""
+        if self.sources.files[which] is None or self.config.extras.prob <= 0:
+            return xml, None
+        if np.random.default_rng([seed, index, attempt, 2]).random() >= self.config.extras.prob:
+            return xml, {}
+        from synth.extras import load_extras
+
+        if name not in self._extras_cache:
+            if len(self._extras_cache) >= 16:
+                self._extras_cache.pop(next(iter(self._extras_cache)))
+            self._extras_cache[name] = load_extras(Path(name))
+        source = self._extras_cache[name]
+        if source is None:
+            return xml, {"skipped_unreadable": 1}
+        drawn, counts = source.decorate(xml, start)
+        return drawn, counts
 
     def _add_times(self, *marks: float) -> None:
         spans = [b - a for a, b in zip(marks, [*marks[1:], time.process_time()], strict=True)]
