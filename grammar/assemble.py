@@ -14,6 +14,9 @@ The reconciliation is done after decoding, joint over the staves of a system:
   staff's); a staff that read another time keeps its notes when the two measure lengths are equal
   (``C`` vs ``4/4``), otherwise its measures in that system become whole-measure rests.
 - **Barlines and measure marks** (``repeat-start``) come from the system's top staff.
+- **Short measures**: a staff's decode may end (or begin) its system with a short measure, which
+  a sequence allows only at its very end (or start); inside the score the primary voice of such a
+  measure is filled up with invisible ``space``.
 - **Attributes**: each staff's clef/key/time are tracked over the whole score and stated only
   where they change (in the first measure always).
 
@@ -26,7 +29,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from grammar.durations import measure_ticks
+from grammar.durations import decompose, measure_ticks, note_ticks
 from grammar.vocab import BARLINES, SPECIAL
 
 _MARKS = ("pagebreak", "sysbreak", "repeat-start")
@@ -117,6 +120,51 @@ def time_ticks(time: tuple[str, ...]) -> int:
     return measure_ticks(int(time[1].split(":")[1]), int(time[2].split(":")[1]))
 
 
+def primary_voice_ticks(voices: Sequence[str]) -> int | None:
+    """Length in ticks of the first voice of a staff block's voice tokens; None for ``dur:measure``."""
+    ticks, i = 0, 0
+    actual = normal = 1
+    started = False
+    while i < len(voices):
+        tok = voices[i]
+        if tok == "voice":
+            if started:
+                break
+            started = True
+        elif tok == "tuplet":
+            actual, normal = int(voices[i + 1].split(":")[1]), int(voices[i + 2].split(":")[1])
+            i += 2
+        elif tok == "tuplet-end":
+            actual = normal = 1
+        elif tok in ("note", "rest", "space"):
+            j = i + 1
+            while not voices[j].startswith("dur:"):
+                j += 1
+            dtype = voices[j][4:]
+            if dtype == "measure":
+                return None
+            dots = 0
+            while j + 1 < len(voices) and voices[j + 1] == "dot":
+                dots, j = dots + 1, j + 1
+            ticks += note_ticks(dtype, dots, actual, normal)
+            i = j
+        i += 1
+    return ticks
+
+
+def _fill_primary_voice(voices: list[str], length: int) -> list[str]:
+    """``voices`` with the first voice filled up to ``length`` ticks with ``space`` events."""
+    have = primary_voice_ticks(voices)
+    if have is None or have >= length:
+        return voices
+    try:
+        pad = [tok for dtype, dots in decompose(length - have) for tok in ("space", f"dur:{dtype}", *["dot"] * dots)]
+    except ValueError:  # a gap that needs a tuplet to spell: the whole measure becomes a rest
+        return list(WHOLE_MEASURE_REST)
+    end = voices.index("voice", 1) if "voice" in voices[1:] else len(voices)
+    return voices[:end] + pad + voices[end:]
+
+
 def _mode(values: list, prefer_first: bool) -> object:
     counts = Counter(values)
     top = max(counts.values())
@@ -168,7 +216,9 @@ def assemble_staves(systems: Sequence[Sequence[Sequence[str]]], parts: Sequence[
             for count in parts:
                 measure.append("part")
                 for _ in range(count):
-                    measure += _staff_block(parsed, staff_no, j, s, system_time, state, changes)
+                    # Only the score's first and last measures may be short.
+                    inner = (s, j) != (0, 0) and (s, j) != (len(systems) - 1, n_measures - 1)
+                    measure += _staff_block(parsed, staff_no, j, s, system_time, state, changes, inner)
                     staff_no += 1
             measure.append(top.barline if top else "bar")
             out += measure
@@ -178,7 +228,7 @@ def assemble_staves(systems: Sequence[Sequence[Sequence[str]]], parts: Sequence[
 
 
 def _staff_block(parsed: list[list[StaffMeasure]], i: int, j: int, s: int, system_time: tuple[str, ...],
-                 state: list[dict[str, object]], changes: list[str]) -> list[str]:
+                 state: list[dict[str, object]], changes: list[str], inner: bool) -> list[str]:
     """``staff [clef] [key] [time] voices`` of staff i, measure j of system s; updates ``state``."""
     staff = parsed[i] if i < len(parsed) else []
     m = staff[j] if j < len(staff) else None
@@ -206,6 +256,8 @@ def _staff_block(parsed: list[list[StaffMeasure]], i: int, j: int, s: int, syste
     voices = list(m.voices) if m is not None and st.get("mismatch") != s else list(WHOLE_MEASURE_REST)
     if not voices:
         voices = list(WHOLE_MEASURE_REST)
+    if inner:
+        voices = _fill_primary_voice(voices, time_ticks(time))
     st.update(clef=clef, key=key, time=time)
     # A clef change inside a voice is the staff's clef from then on.
     mid = [t for t in voices if t.startswith("clef:")]

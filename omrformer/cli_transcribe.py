@@ -33,7 +33,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help="decode without the grammar constraint (invalid output is repaired and reported)")
     p.add_argument("--format", choices=("musicxml", "tokens"), default="musicxml",
                    help="musicxml, or tokens: the human form `omrformer tokenize` prints")
-    p.add_argument("--batch-size", type=int, default=1, help="pages decoded together")
+    p.add_argument("--layout", choices=("staves", "systems", "page"), default=None,
+                   help="staves: cut every staff, read them in batches and assemble one score; systems: "
+                   "one crop per system; page: the whole page at once (default: what the model was "
+                   "trained on)")
+    p.add_argument("--batch-size", type=int, default=None,
+                   help="pages (page layout) or staff/system crops decoded together (default 1 / 8)")
     p.add_argument("--max-length", type=int, default=None, help="longest output in tokens")
     p.add_argument("--threads", type=int, default=None,
                    help="CPU threads for torch (default: torch's choice; 1 is best on busy machines)")
@@ -87,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         engine = Transcriber(args.model, device=args.device, beams=args.beams, grammar=args.grammar,
-                             batch_size=args.batch_size, max_length=args.max_length)
+                             batch_size=args.batch_size, max_length=args.max_length, layout=args.layout)
     except TranscriptionError as err:
         raise CommandError(str(err)) from None
 
@@ -99,6 +104,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"omrformer: {page.error}", file=sys.stderr)
         elif page.repair:
             print(f"omrformer: {page.name}: {page.repair}", file=sys.stderr)
+        if page.notes:
+            print(f"omrformer: {page.name}: staves reconciled: {'; '.join(page.notes)}", file=sys.stderr)
     for page, path in zip(done, _output_paths(done, args), strict=True):
         # A page without an error always carries both its tokens and its MusicXML (Transcriber._finish).
         assert page.tokens is not None and page.musicxml is not None

@@ -22,6 +22,25 @@ def measures_per_system(tokens: list[str]) -> list[int]:
     return counts
 
 
+def confidence_colour(p: float) -> tuple[int, int, int]:
+    """Red (unsure) through yellow to green (sure) for a probability in [0, 1]."""
+    p = float(np.clip(p, 0.0, 1.0))
+    return (int(255 * min(1.0, 2 * (1 - p))), int(200 * min(1.0, 2 * p)), 0)
+
+
+def _draw_readings(draw: ImageDraw.ImageDraw, page: Any) -> None:
+    """Staff/system crops read one by one: the crop box coloured by the mean token confidence,
+    labelled with the measures read there and the share of tokens under 50% confidence."""
+    for r in page.readings:
+        x0, y0, x1, y1 = r.box
+        conf = np.asarray(r.confidence or [0.0])
+        colour = confidence_colour(float(conf.mean()))
+        draw.rectangle([x0, y0, x1 - 1, y1 - 1], outline=colour, width=2)
+        where = f"system {r.system + 1}" + ("" if r.staff is None else f" staff {r.staff + 1}")
+        label = f"{where}: {r.measures} measures, conf {conf.mean():.2f}, {np.mean(conf < 0.5):.0%} unsure"
+        draw.text((x0 + 3, y0 + 2), label, fill=colour)
+
+
 def draw_overlay(page: Any) -> Image.Image:
     """An RGB image of the prepared page with staff lines (red) and system boxes (blue).
 
@@ -37,6 +56,8 @@ def draw_overlay(page: Any) -> Image.Image:
     img = Image.fromarray(gray).convert("RGB")
     draw = ImageDraw.Draw(img)
     layout = prep.layout
+    if getattr(page, "readings", None):
+        _draw_readings(draw, page)
     for staff in layout.staves:
         xs = np.linspace(staff.x0, staff.x1, 32)
         for k in range(5):

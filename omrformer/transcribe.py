@@ -20,10 +20,13 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from grammar.vocab import BOS, EOS, PAD, VOCAB
 
 logger = logging.getLogger(__name__)
 
+LAYOUTS = ("staves", "systems", "page")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp", ".pdf")
 BUNDLED = ("pretrained", "omrformer-small")
 _MAX_CLOSING_TOKENS = 4096  # closing a sequence needs at most a measure of rests per voice
@@ -45,6 +48,9 @@ class PageResult:
         repair: What repair did ("kept the first N tokens ..."), None when the output was valid.
         error: Why the page failed, as one line naming the file.
         staves: Staves detected on the page.
+        layout: How the page was read: ``staves``, ``systems`` or ``page``.
+        readings: Per decoded crop (``staves``/``systems``): where it is, what was read, how sure.
+        notes: What assembling the crops into one score changed (measure counts, times).
     """
 
     source: str
@@ -54,11 +60,40 @@ class PageResult:
     repair: str | None = None
     error: str | None = None
     staves: int = 0
+    layout: str = "page"
+    readings: list[CropReading] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
     prepared: Any = field(default=None, repr=False)
 
     @property
     def name(self) -> str:
         return self.source if self.page is None else f"{self.source} (page {self.page})"
+
+
+@dataclass
+class CropReading:
+    """One staff (or system) crop of a page and what the model read there.
+
+    Attributes:
+        system: System index on the page.
+        staff: Staff index within the system (None for a system crop).
+        box: (x0, y0, x1, y1) of the crop in the page's pixels.
+        tokens: Decoded model tokens of the crop.
+        confidence: Per token, the softmax probability the model gave it (teacher-forced over
+            the decoded sequence, the grammar's mask not applied).
+        measures: Barlines in ``tokens``.
+    """
+
+    system: int
+    staff: int | None
+    box: tuple[int, int, int, int]
+    tokens: list[str] = field(default_factory=list)
+    confidence: list[float] = field(default_factory=list)
+    prepared: Any = field(default=None, repr=False)
+
+    @property
+    def measures(self) -> int:
+        return sum(t.startswith("bar") for t in self.tokens)
 
 
 # ---- repair -------------------------------------------------------------------------------------
@@ -212,18 +247,29 @@ class Transcriber:
         device: ``auto``, ``cpu``, ``cuda``, ``cuda:1``...
         beams: Beam width (1 = greedy).
         grammar: Constrain decoding with the grammar automaton (``GrammarLogitsProcessor``).
-        batch_size: Pages decoded together.
+        batch_size: Pages decoded together (``page`` layout), or staff/system crops decoded together.
         max_length: Longest output in tokens; default the model's ``max_target_length``.
+        layout: ``staves`` (cut every detected staff, decode the staves of all pages in batches,
+            assemble one score), ``systems`` (the same with one crop per system) or ``page`` (the
+            whole page at once); default what the checkpoint was trained on (its config's
+            ``reading_layout``), ``page`` for checkpoints that do not say.
     """
 
     def __init__(self, model: str | os.PathLike | None = None, *, device: str = "auto", beams: int = 1,
-                 grammar: bool = True, batch_size: int = 1, max_length: int | None = None) -> None:
-        if beams < 1 or batch_size < 1:
+                 grammar: bool = True, batch_size: int | None = None, max_length: int | None = None,
+                 layout: str | None = None) -> None:
+        if beams < 1 or (batch_size is not None and batch_size < 1):
             raise TranscriptionError("beams and batch size must be at least 1")
+        if layout is not None and layout not in LAYOUTS:
+            raise TranscriptionError(f"layout must be one of {', '.join(LAYOUTS)}, got {layout!r}")
         self.device = pick_device(device)
         self.model, self.processor = load_model(model, self.device)
-        self.beams, self.grammar, self.batch_size = beams, grammar, batch_size
+        self.beams, self.grammar = beams, grammar
         self.max_length = max_length or int(self.model.config.max_target_length)
+        trained_on = getattr(self.model.config, "reading_layout", None)
+        self.layout = layout or (trained_on if trained_on in LAYOUTS else "page")
+        # Crops are small: batching many is what makes CPU inference fast.
+        self.batch_size = batch_size or (1 if self.layout == "page" else 8)
 
     def _generate(self, prepared: list[Any]) -> list[list[int]]:
         import torch
@@ -242,10 +288,11 @@ class Transcriber:
                                       max_length=self.max_length, **kwargs)
         return ids.tolist()
 
-    def _finish(self, page: PageResult, ids: list[int]) -> None:
+    def _finish(self, page: PageResult, tokens: Sequence[str]) -> None:
+        """Make ``tokens`` (model tokens, specials allowed) valid if needed and write the MusicXML."""
         from grammar.musicxml import write_score
 
-        fixed = repair(VOCAB.decode(ids, strip_special=False))
+        fixed = repair(tokens)
         if fixed.changed:
             page.repair = fixed.describe()
             # With the grammar on, a repair means the decoder ran out of length: worth a warning.
@@ -256,8 +303,27 @@ class Transcriber:
         except Exception as err:  # the codec's errors are specific; any of them fails only this page
             page.error = f"{page.name}: cannot write MusicXML ({err})"
 
+    def _confidence(self, prepared: list[Any], rows: list[list[int]]) -> list[list[float]]:
+        """Per row, the probability the model gives each decoded token after ``<bos>`` (until ``<eos>``)."""
+        import torch
+
+        batch = self.processor.collate(prepared).to(self.device)
+        width = max(len(r) for r in rows)
+        ids = torch.tensor([r + [VOCAB.pad_id] * (width - len(r)) for r in rows], device=self.device)
+        with torch.inference_mode():
+            logits = self.model(**batch, decoder_input_ids=ids[:, :-1], use_cache=False).logits
+            probs = logits.float().softmax(-1).gather(-1, ids[:, 1:, None])[..., 0]  # (B, T-1)
+        out = []
+        for r, p in zip(rows, probs.tolist(), strict=True):
+            body = r[1:]
+            n = body.index(VOCAB.eos_id) if VOCAB.eos_id in body else len(body)
+            out.append([round(x, 4) for x in p[:n]])
+        return out
+
     def pages(self, items: Sequence[tuple[PageResult, Any]]) -> list[PageResult]:
         """Prepare and decode ``(result, image)`` pairs; failures are recorded on the result."""
+        if self.layout != "page":
+            return self._pages_by_crops(items)
         from omrformer.vision.image_io import ImageLoadError
         from omrformer.vision.staff_detection import NoStaffFound
 
@@ -280,8 +346,90 @@ class Transcriber:
                     p.error = f"{p.name}: decoding failed ({type(err).__name__}: {err})"
                 continue
             for page, ids in zip(chunk, rows, strict=True):
-                self._finish(page, ids)
+                self._finish(page, VOCAB.decode(ids, strip_special=False))
         return [page for page, _ in items]
+
+    def _cut(self, page: PageResult, image: Any) -> list[int] | None:
+        """Detect staves on ``image``, cut it into crops (``page.readings``); the part layout."""
+        from omrformer.processor import PreparedImage
+        from omrformer.staff_reading import cut_staves, cut_systems, score_parts
+        from omrformer.vision.image_io import normalize_contrast, rescale, to_gray
+        from omrformer.vision.staff_detection import detect_staves, require_staves
+
+        gray = to_gray(image)
+        if self.processor.settings.normalize_contrast:
+            gray = normalize_contrast(gray)
+        layout = require_staves(detect_staves(gray), page.name)
+        page.staves, page.layout = len(layout.staves), self.layout
+        h, w = gray.shape
+        page.prepared = PreparedImage(1.0 - gray, layout, 1.0, (h, w), page.name)
+        crops = cut_staves(gray, layout) if self.layout == "staves" else cut_systems(gray, layout)
+        settings = self.processor.settings
+        # Crops arrive at the model's staff space, as training samples did; prepare() then finds
+        # the staff again inside the crop (neighbours' partial lines included, as in training).
+        factor = float(np.clip(settings.target_staff_space / layout.staff_space, settings.min_scale,
+                               settings.max_scale)) if settings.rescale else 1.0
+        for crop in crops:
+            reading = CropReading(crop.system, crop.index if self.layout == "staves" else None, crop.box)
+            img = rescale(crop.image, factor) if factor != 1.0 else crop.image
+            reading.prepared = self.processor.prepare(img, source=f"{page.name} system {crop.system + 1}")
+            page.readings.append(reading)
+        return score_parts(gray, layout) if self.layout == "staves" else None
+
+    def _pages_by_crops(self, items: Sequence[tuple[PageResult, Any]]) -> list[PageResult]:
+        """``staves``/``systems`` layout: crops of all pages decoded together, then one score a page."""
+        from omrformer.vision.image_io import ImageLoadError
+        from omrformer.vision.staff_detection import NoStaffFound
+
+        parts: dict[int, list[int] | None] = {}
+        for n, (page, image) in enumerate(items):
+            try:
+                parts[n] = self._cut(page, image)
+            except NoStaffFound:
+                page.error = f"{page.name}: no staff found: is this sheet music?"
+            except (ImageLoadError, ValueError) as err:
+                page.error = f"{page.name}: {err}"
+        todo = [(page, r) for page, _ in items if page.error is None for r in page.readings]
+        # Similar widths together: less padding in every batch.
+        todo.sort(key=lambda pr: pr[1].prepared.ink.shape[1])
+        for start in range(0, len(todo), self.batch_size):
+            chunk = todo[start:start + self.batch_size]
+            prepared = [r.prepared for _, r in chunk]
+            try:
+                rows = self._generate(prepared)
+                confidence = self._confidence(prepared, rows)
+            except Exception as err:  # e.g. out of memory: fail these pages, keep going
+                for page, _ in chunk:
+                    page.error = f"{page.name}: decoding failed ({type(err).__name__}: {err})"
+                continue
+            for (_, reading), ids, conf in zip(chunk, rows, confidence, strict=True):
+                reading.tokens = repair(VOCAB.decode(ids, strip_special=False)).tokens
+                reading.confidence = conf
+        for n, (page, _) in enumerate(items):
+            if page.error is None:
+                self._assemble(page, parts.get(n))
+        return [page for page, _ in items]
+
+    def _assemble(self, page: PageResult, parts: list[int] | None) -> None:
+        from grammar.assemble import assemble_staves
+        from grammar.staff_extract import extract_all_staves, score_layout
+
+        n_systems = max(r.system for r in page.readings) + 1
+        if parts is None:  # systems: each crop is a whole system; its staves come from its decode
+            first = page.readings[0].tokens
+            parts = score_layout(first)
+            systems = [[t for _, _, t in extract_all_staves(r.tokens)] for r in page.readings]
+        else:
+            systems = [[r.tokens for r in page.readings if r.system == s] for s in range(n_systems)]
+        try:
+            result = assemble_staves(systems, parts)
+        except ValueError as err:
+            page.error = f"{page.name}: cannot assemble the staves ({err})"
+            return
+        page.notes = result.changes
+        for note in result.changes:
+            logger.info("%s: %s", page.name, note)
+        self._finish(page, result.tokens)
 
     def run(self, inputs: Sequence[str | os.PathLike], progress: bool = False) -> Iterator[PageResult]:
         """Transcribe files and directories page by page, yielding results in input order."""
@@ -314,8 +462,9 @@ class Transcriber:
 
 def transcribe(inputs: str | os.PathLike | Sequence[str | os.PathLike], *,
                model: str | os.PathLike | None = None, device: str = "auto", beams: int = 1,
-               grammar: bool = True, batch_size: int = 1,
-               max_length: int | None = None, progress: bool = False) -> list[PageResult]:
+               grammar: bool = True, batch_size: int | None = None,
+               max_length: int | None = None, progress: bool = False,
+               layout: str | None = None) -> list[PageResult]:
     """Transcribe image/PDF files or directories; one :class:`PageResult` per page, in order.
 
     Args:
@@ -324,9 +473,10 @@ def transcribe(inputs: str | os.PathLike | Sequence[str | os.PathLike], *,
         device: ``auto``, ``cpu`` or a CUDA device.
         beams: Beam width (1 = greedy).
         grammar: Constrain decoding with the grammar (recommended); without it outputs are repaired.
-        batch_size: Pages decoded together.
+        batch_size: Pages (``page`` layout) or crops decoded together; default 1 / 8.
         max_length: Longest output in tokens.
         progress: Show a progress bar over files.
+        layout: ``staves``, ``systems`` or ``page`` (see :class:`Transcriber`); default the checkpoint's.
 
     Raises:
         TranscriptionError: the model cannot be loaded. Problems with single pages are reported in
@@ -335,5 +485,5 @@ def transcribe(inputs: str | os.PathLike | Sequence[str | os.PathLike], *,
     if isinstance(inputs, (str, os.PathLike)):
         inputs = [inputs]
     engine = Transcriber(model, device=device, beams=beams, grammar=grammar, batch_size=batch_size,
-                         max_length=max_length)
+                         max_length=max_length, layout=layout)
     return list(engine.run(inputs, progress=progress))

@@ -63,3 +63,17 @@ def test_a_staff_with_extra_measures_is_cut_to_the_system_count():
     result = assemble_staves([[a, b, a]], [1, 1, 1])
     assert result.measures_per_system == [1]
     assert validate(result.tokens) == []
+
+
+def test_short_measures_at_system_ends_are_filled_inside_the_score():
+    # Each staff alone may start with a pickup and end short; joined, only the score's ends may.
+    first = from_human("<part> <staff> <clef:G2> <key:C-major> <time:3/4> <voice> <note:C5-quarter> <bar> "
+                       "<part> <staff> <voice> <note:D5-half> <bar>")
+    second = from_human("<part> <staff> <clef:G2> <key:C-major> <time:3/4> <voice> <note:E5-quarter> <bar> "
+                        "<part> <staff> <voice> <note:F5-half> <bar:final>")
+    result = assemble_staves([[first], [second]], [1])
+    assert validate(result.tokens) == [], validate(result.tokens)[:3]
+    human = " ".join(result.tokens)
+    assert human.startswith("part staff clef:G2 key:0 time n:3 n:4 voice note pitch:C5 dur:quarter bar")
+    assert human.endswith("note pitch:F5 dur:half bar:final")
+    assert result.tokens.count("space") == 2

@@ -36,9 +36,9 @@ class OmrformerOutput(ModelOutput):
         loss_measure: Expected measure-duration error (grammar.loss); weighted by the config.
         loss_forbidden: Probability mass on tokens the grammar forbids after the true prefix.
         logits: (B, T, vocab) next-token scores.
-        cache: The updated KV cache when ``use_cache`` (the field transformers >= 5.23 reads).
-        past_key_values: The same cache, set only where the installed transformers (< 5.23) reads
-            this older name.
+        cache: The updated KV cache when ``use_cache``. transformers >= 5.23 reads this field (and
+            aliases ``past_key_values`` to it); before 5.23 the same cache is also set under the
+            key ``past_key_values``, the name those versions read.
         encoder_last_hidden_state: (B, N, d_model) vision tokens.
     """
 
@@ -49,7 +49,6 @@ class OmrformerOutput(ModelOutput):
     loss_forbidden: torch.Tensor | None = None
     logits: torch.Tensor | None = None
     cache: Cache | None = None
-    past_key_values: Cache | None = None
     encoder_last_hidden_state: torch.Tensor | None = None
 
 
@@ -181,7 +180,7 @@ class OmrformerModel(OmrformerPreTrainedModel, GenerationMixin):
         if use_cache:
             out.cache = cache
             if GENERATION_CACHE_NAME == LEGACY_CACHE_NAME:
-                out.past_key_values = cache
+                out[LEGACY_CACHE_NAME] = cache
         if labels is not None:
             self._add_losses(out, logits, labels, aux)
         return out
