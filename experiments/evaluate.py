@@ -51,6 +51,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-grammar", dest="grammar", action="store_false")
     ap.add_argument("--device", default="auto")
     ap.add_argument("--max-length", type=int, default=None)
+    ap.add_argument("--layout", choices=("staves", "systems", "page"), default=None,
+                    help="how pages are read (default: what the model was trained on)")
+    ap.add_argument("--batch-size", type=int, default=None, help="crops/pages decoded together")
     ap.add_argument("--no-omr-ned", dest="omr_ned", action="store_false",
                     help="skip musicdiff (slow on pages)")
     ap.add_argument("--no-render", dest="render", action="store_false", help="skip the Verovio check")
@@ -64,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         engine = Transcriber(args.model, device=args.device, beams=args.beams, grammar=args.grammar,
-                             max_length=args.max_length)
+                             max_length=args.max_length, layout=args.layout, batch_size=args.batch_size)
     except TranscriptionError as err:
         print(f"evaluate: {err}", file=sys.stderr)
         return 2
@@ -83,7 +86,8 @@ def main(argv: list[str] | None = None) -> int:
         seconds = time.perf_counter() - start
         report.add_page(sample["key"], page.tokens, ref, page.musicxml, sample["label"], seconds,
                         error=page.error or page.repair)
-    title = f"Evaluation of {args.model} (beams {args.beams}, grammar {'on' if args.grammar else 'off'})"
+    title = (f"Evaluation of {args.model} (layout {engine.layout}, beams {args.beams}, "
+             f"grammar {'on' if args.grammar else 'off'})")
     report.write(args.out.with_suffix(".json"), args.out.with_suffix(".md"), title=title)
     print(report.to_markdown(title))
     return 0
