@@ -5,8 +5,8 @@
 
 Two sets, each a folder of ``NAME.png`` + ``NAME.musicxml`` pairs for ``experiments/evaluate.py --pairs``:
 
-- ``voice/``: the voice part alone (the first part), its first ``--measures`` measures;
-- ``voice_piano/``: every part (voice + piano), the first ``--piano-measures`` measures.
+- ``voice/``: the voice part alone (the first part), ``--measures`` measures from where it enters;
+- ``voice_piano/``: every part (voice + piano), ``--piano-measures`` measures from the same place.
 
 The image is MuseScore's engraving of the excerpt with everything the source has (lyrics,
 dynamics, slurs, text); the truth is what the score language says of it: the codec's reading of the
@@ -37,9 +37,44 @@ sys.path.insert(0, str(ROOT))
 logger = logging.getLogger("musescore_pages")
 
 
-def excerpt_xml(root: etree._Element, measures: int, parts: int | None) -> etree._Element:
-    """A copy of a partwise score with its first ``parts`` parts (all if None), first ``measures``
-    measures, and no page/system breaks (MuseScore lays out the excerpt afresh)."""
+_ATTRIBUTE_ORDER = ("divisions", "key", "time", "staves", "clef")
+
+
+def first_sung_measure(root: etree._Element) -> int:
+    """Index of the first measure in which the first part (the voice) has a note, else 0."""
+    part = root.find("part")
+    for i, m in enumerate(part.findall("measure") if part is not None else []):
+        if any(n.find("rest") is None for n in m.findall("note")):
+            return i
+    return 0
+
+
+def _carry_attributes(part: etree._Element, start: int) -> None:
+    """Drop the measures before ``start``, restating in the new first measure the divisions, key,
+    time, staves and clefs in force there (MusicXML states them only where they change)."""
+    measures = part.findall("measure")
+    current: dict[str, etree._Element] = {}
+    for m in measures[: start + 1]:
+        for attrs in m.findall("attributes"):
+            for child in attrs:
+                tag = child.tag if child.tag != "clef" else f"clef{child.get('number', '1')}"
+                current[tag] = child
+    for m in measures[:start]:
+        part.remove(m)
+    first = measures[start]
+    for attrs in first.findall("attributes"):
+        first.remove(attrs)
+    new = etree.Element("attributes")
+    for name in _ATTRIBUTE_ORDER:
+        for tag in sorted(t for t in current if t == name or (name == "clef" and t.startswith("clef"))):
+            new.append(copy.deepcopy(current[tag]))
+    first.insert(0, new)
+
+
+def excerpt_xml(root: etree._Element, measures: int, parts: int | None, start: int = 0) -> etree._Element:
+    """A copy of a partwise score with its first ``parts`` parts (all if None), ``measures``
+    measures from measure index ``start``, and no page/system breaks (MuseScore lays out the
+    excerpt afresh)."""
     score = copy.deepcopy(root)
     part_list = score.find("part-list")
     all_parts = score.findall("part")
@@ -55,6 +90,8 @@ def excerpt_xml(root: etree._Element, measures: int, parts: int | None) -> etree
         for group in part_list.findall("part-group"):
             part_list.remove(group)  # groups may name removed parts
     for p in keep:
+        if start:
+            _carry_attributes(p, start)
         for m in p.findall("measure")[measures:]:
             p.remove(m)
         for el in p.iter("print"):
@@ -127,7 +164,10 @@ def main(argv: list[str] | None = None) -> int:
         for path in files:
             try:
                 root, _ = load_partwise(path)
-                xml = etree.tostring(excerpt_xml(root, measures, parts), xml_declaration=True, encoding="UTF-8")
+                # From where the voice enters: a song's first measures are often the piano's alone.
+                start = first_sung_measure(root)
+                xml = etree.tostring(excerpt_xml(root, measures, parts, start), xml_declaration=True,
+                                     encoding="UTF-8")
                 truth = write_score(read_score(xml, name=path.name).tokens)
             except (MusicXMLError, ValueError) as err:
                 reason = f"unreadable: {type(err).__name__}"
