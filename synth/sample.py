@@ -79,13 +79,6 @@ def pick_file(rng: np.random.Generator, n: int) -> int:
     return int(rng.integers(n))
 
 
-def source_of(files: list[Path], seed: int, index: int, attempt: int) -> str:
-    """Which score a sample uses, known without rendering (names the score of a crashed worker)."""
-    if not files:
-        return "random"
-    return str(files[pick_file(np.random.default_rng([seed, index, attempt]), len(files))])
-
-
 class SampleMaker:
     """Holds what is expensive to rebuild per sample: the score list, the Verovio toolkit, the presets."""
 

@@ -140,3 +140,23 @@ def test_cli_staff_level_and_bad_music21_name(tmp_path):
         cwd=ROOT,
     )
     assert r.returncode == 2 and "no --source" in r.stderr
+
+
+@pytest.mark.slow
+def test_many_lieder_train_systems_pass_the_staff_checks():
+    train = LIEDER_DEV.parent / "train"
+    if not train.is_dir():
+        pytest.skip(f"Lieder corpus not found at {train} (shared corpus absent on this machine)")
+    maker = SampleMaker(_config(), str(train))
+    kept = dropped = 0
+    for i in range(60):
+        try:
+            g = maker.make_samples(7, i)
+        except SampleError:
+            continue
+        dropped += len(g.dropped)
+        for s in g.samples:
+            image = cv2.imdecode(np.frombuffer(s.png, np.uint8), cv2.IMREAD_GRAYSCALE)
+            check_staff_sample(image, s.label, s.geometry, s.meta)
+            kept += 1
+    assert kept >= 120 and dropped <= 0.15 * (kept + dropped)
