@@ -51,8 +51,9 @@ class GlobalBlock(_PreLNBlock):
 
     def forward(self, x: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
         n = x.shape[1]
-        # Every query also sees itself so that fully padded rows never produce NaN.
-        mask = valid[:, None, None, :] | torch.eye(n, dtype=torch.bool, device=x.device)  # (B, 1, N, N)
+        # Every query also sees itself so that fully padded rows never produce NaN. Without padding
+        # no mask at all: the unmasked SDPA kernel is the faster one on CPU.
+        mask = None if bool(valid.all()) else valid[:, None, None, :] | torch.eye(n, dtype=torch.bool, device=x.device)
         x = x + self.drop_path(self.attn(self.norm1(x), mask))
         return x + self.drop_path(self.mlp(self.norm2(x)))
 
@@ -102,7 +103,7 @@ class WindowBlock(_PreLNBlock):
         hw, ww = y.shape[1:3]
         yw = _partition(y, w)  # (B*nWin, w*w, C)
         vw = _partition(v.unsqueeze(-1), w).squeeze(-1)  # (B*nWin, w*w)
-        mask = vw[:, None, None, :] | torch.eye(w * w, dtype=torch.bool, device=x.device)
+        mask = None if bool(vw.all()) else vw[:, None, None, :] | torch.eye(w * w, dtype=torch.bool, device=x.device)
         out = _unpartition(self.attn(yw, mask), w, b, hw, ww)[:, o : o + h, o : o + wd]  # (B, H, W, C)
         x = x + self.drop_path(out)
         return x + self.drop_path(self.mlp(self.norm2(x)))
