@@ -167,7 +167,8 @@ def train(args: argparse.Namespace) -> None:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     log = (out / f"{args.variant}.jsonl").open("w")
-    elapsed, step, images, next_eval = 0.0, 0, 0, 0.0
+    elapsed, step, images = 0.0, 0, 0
+    next_eval = args.eval_every * 60 if args.skip_initial_eval else 0.0
     while True:
         if elapsed >= next_eval or elapsed >= budget:
             t = time.perf_counter()
@@ -180,6 +181,7 @@ def train(args: argparse.Namespace) -> None:
             next_eval += args.eval_every * 60
             if elapsed >= budget:
                 break
+            next_eval = min(next_eval, budget)
         t0 = time.perf_counter()
         batch = collate(next(train_batches))
         warm = 150
@@ -257,6 +259,7 @@ def main() -> None:
     t.add_argument("--lr", type=float, default=1e-3)
     t.add_argument("--threads", type=int, default=1)
     t.add_argument("--out", default="runs/curves")
+    t.add_argument("--skip-initial-eval", action="store_true", help="no evaluation of the untrained model")
     t.add_argument("--save", action="store_true", help="save the final model (HF folder) beside the logs")
     r = sub.add_parser("report")
     r.add_argument("--out", default="runs/curves")
