@@ -353,10 +353,10 @@ class Transcriber:
         """Detect staves on ``image``, cut it into crops (``page.readings``); the part layout."""
         from omrformer.processor import PreparedImage
         from omrformer.staff_reading import cut_staves, cut_systems, score_parts
-        from omrformer.vision.image_io import normalize_contrast, rescale, to_gray
+        from omrformer.vision.image_io import load_image, normalize_contrast, rescale, to_gray
         from omrformer.vision.staff_detection import detect_staves, require_staves
 
-        gray = to_gray(image)
+        gray = load_image(Path(image)) if isinstance(image, (str, os.PathLike)) else to_gray(image)
         if self.processor.settings.normalize_contrast:
             gray = normalize_contrast(gray)
         layout = require_staves(detect_staves(gray), page.name)

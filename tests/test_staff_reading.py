@@ -107,6 +107,9 @@ def test_crops_rescale_to_the_model_staff_space(model_dir):
     gray = load_image(FIXTURES / "single_staff.png")
     page = PageResult("p")
     engine._cut(page, gray)
+    path_page = PageResult("q")
+    engine._cut(path_page, FIXTURES / "single_staff.png")  # a path works as well as an array
+    assert [r.box for r in path_page.readings] == [r.box for r in page.readings]
     target = engine.processor.settings.target_staff_space
     assert abs(page.readings[0].prepared.layout.staff_space - target) < 0.5
     assert np.isclose(page.prepared.scale, 1.0)
