@@ -36,6 +36,8 @@ MUSIC21_DIRNAME = ".music21-cache"
 # Score formats of the corpus (not .rntxt analyses, .mid performances or metadata).
 CORPUS_SUFFIXES = (".mxl", ".xml", ".musicxml", ".krn", ".abc", ".mei")
 FILE_TIMEOUT_S = 600.0  # one source file, all its tunes (an Essen .abc holds hundreds)
+# Test hook: the conversion worker hangs on the corpus file with this relative path.
+HANG_ENV = "SYNTH_TEST_CONVERT_HANG"
 # Bumped when the conversion changes, so stale converted files are not reused.
 CONVERTER_VERSION = 1
 
@@ -174,6 +176,8 @@ def _worker(conn: Connection, token_cache: Path | None) -> None:
         if task is None:
             return
         src, rel, dest = task
+        if rel == os.environ.get(HANG_ENV):
+            time.sleep(3600)
         try:
             conn.send(convert_file(Path(src), rel, Path(dest), token_cache))
         except Exception as err:  # noqa: BLE001 - a bug here is recorded, never lost

@@ -75,3 +75,14 @@ def test_mix_config_is_valid_and_bad_sources_are_named():
     assert np.isclose(sum(cfg.sources.values()), 1.0)
     with pytest.raises(ConfigError, match="sources"):
         load_config(None, sources={"random": -1})
+
+
+def test_a_hung_conversion_is_killed_counted_and_the_rest_converted(tmp_path, monkeypatch):
+    from synth.music21_source import HANG_ENV, convert_collection
+
+    first, second = collection_files("music21:bach:2")
+    monkeypatch.setenv(HANG_ENV, second.name)  # the second task: past the first task's start-up grace
+    report = convert_collection("music21:bach:2", tmp_path, None, workers=1, timeout_s=3)
+    assert report["files"] == 2 and report["converted"] == 1
+    assert report["failures_by_reason"] == {"timed out after 3 s": 1}
+    assert [p.name for p in converted_scores("music21:bach:2", tmp_path)] == [first.stem + "-0000.musicxml"]
