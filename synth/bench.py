@@ -22,7 +22,7 @@ from typing import Any
 
 from synth.config import load_config
 from synth.fonts import install_fontconfig
-from synth.music21_source import converted_scores, default_cache, parse_name
+from synth.music21_source import conversion_report, converted_scores, default_cache
 from synth.sample import SampleError, SampleMaker
 from synth.sources import MUSIC21_PREFIX, SourceError, list_scores
 from synth.token_cache import CACHE_DIRNAME, TokenCache
@@ -33,9 +33,8 @@ def _share(source: str, out: Path) -> dict[str, Any]:
     if source == "random":
         return {}
     if source.startswith(MUSIC21_PREFIX):
-        name, _ = parse_name(source)
         converted_scores(source, default_cache(out))  # raises when not converted yet
-        report = json.loads((default_cache(out) / name / "report.json").read_text())
+        report = conversion_report(source, default_cache(out))
         return {k: v for k, v in report.items() if k != "source"}
     files = list_scores(source)
     cache = TokenCache(out / CACHE_DIRNAME)

@@ -9,9 +9,9 @@ Each file is converted once through music21 into one MusicXML file per tune/move
 processes with a per-file timeout (music21 can be slow, and a parser bug can hang or crash it),
 and each result is checked by the codec (``read_score``), which also fills the token cache. What
 music21 or the codec cannot convert is counted by reason, never silently lost: per source file a
-record ``.done/FILE.json`` (so a killed conversion resumes), per collection ``report.json``, and
-the run's ``manifest.json`` carries the report. Converted files live in
-``OUT/.music21-cache/NAME/`` beside the token cache.
+record ``.done/FILE.json`` (so a killed conversion resumes), per collection ``report.json``
+(``report-firstLIMIT.json`` for a limited source), and the run's ``manifest.json`` carries the
+report. Converted files live in ``OUT/.music21-cache/NAME/`` beside the token cache.
 """
 
 from __future__ import annotations
@@ -119,7 +119,7 @@ def converted_scores(source: str, cache: Path | None) -> list[Path]:
             f"{source}: {pending} files not converted yet in {cache} (python -m synth make converts them)"
         )
     if not out:
-        raise SourceError(f"{source}: no score of the collection could be converted (see {cache / name}/report.json)")
+        raise SourceError(f"{source}: no score of the collection could be converted (see {report_path(source, cache)})")
     return sorted(out)
 
 
@@ -266,10 +266,17 @@ def convert_collection(
             s[1].join(5)
             if s[1].is_alive():
                 s[1].kill()
-    return _report(source, cache)
+    return conversion_report(source, cache)
 
 
-def _report(source: str, cache: Path) -> dict[str, Any]:
+def report_path(source: str, cache: Path) -> Path:
+    """``NAME/report.json`` for a whole collection, ``NAME/report-first{LIMIT}.json`` for a part."""
+    name, limit = parse_name(source)
+    return cache / name / ("report.json" if limit is None else f"report-first{limit}.json")
+
+
+def conversion_report(source: str, cache: Path) -> dict[str, Any]:
+    """Counts over the source's files from their records (written to ``report_path``)."""
     name, _ = parse_name(source)
     root = corpus_root() / name
     files = collection_files(source)
@@ -294,7 +301,7 @@ def _report(source: str, cache: Path) -> dict[str, Any]:
         "share_converted": round(ok / scores, 4) if scores else 0.0,
         "failures_by_reason": dict(reasons.most_common()),
     }
-    write_atomic(cache / name / "report.json", json.dumps(report, indent=1).encode())
+    write_atomic(report_path(source, cache), json.dumps(report, indent=1).encode())
     return report
 
 

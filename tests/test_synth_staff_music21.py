@@ -38,7 +38,7 @@ def test_bach_chorales_at_staff_level(tmp_path):
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     report = manifest["music21"]["music21:bach:2"]
     assert report["files"] == 2 and report["scores"] == 2 and report["converted"] == 2
-    assert (tmp_path / MUSIC21_DIRNAME / "bach" / "report.json").is_file()
+    assert (tmp_path / MUSIC21_DIRNAME / "bach" / "report-first2.json").is_file()
     assert len(converted_scores("music21:bach:2", tmp_path / MUSIC21_DIRNAME)) == 2
     samples = list(iter_samples(sorted(tmp_path.glob("shard-*.tar"))))
     assert len(samples) + manifest["staves_dropped"] >= 2 * 2  # four voices on 2 or 4 staves
