@@ -157,8 +157,8 @@ def main() -> None:
     ap.add_argument("--shards", nargs="*", help="shard files or folders (default: make --count samples)")
     ap.add_argument("--count", type=int, default=48, help="samples to make without --shards")
     ap.add_argument("--compare", action="store_true", help="also run the old recipe and the steps between")
-    ap.add_argument("--epochs", type=int, default=2, help="passes over the samples per recipe")
-    ap.add_argument("--bf16-batches", type=int, default=2,
+    ap.add_argument("--epochs", type=int, default=1, help="passes over the samples per recipe")
+    ap.add_argument("--bf16-batches", type=int, default=1,
                     help="batches per epoch of the bf16 row (several times slower on CPUs without bf16)")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
