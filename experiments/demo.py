@@ -5,7 +5,8 @@
 The page (omrformer/examples/*.png) was engraved by synth from a Lieder dev-split score with
 scan-like distortions (experiments/make_demo_example.py); its ground truth is the MusicXML beside it.
 The page is read staff by staff (``--layout staves``), as ``omrformer transcribe`` does with a
-staff-trained checkpoint. Prints where the transcription went and its SER, OMR-NED, XSD validity and measure consistency.
+staff-trained checkpoint. Prints where the transcription went and its SER, OMR-NED, XSD validity
+and measure consistency.
 """
 
 from __future__ import annotations
