@@ -30,7 +30,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from grammar.durations import decompose, measure_ticks, note_ticks
-from grammar.vocab import BARLINES, SPECIAL
+from grammar.excerpt import split_measures
+from grammar.vocab import BARLINES
 
 _MARKS = ("pagebreak", "sysbreak", "repeat-start")
 _TIME_WORDS = {"time:C": (4, 4), "time:C|": (2, 2)}
@@ -68,17 +69,7 @@ class Assembly:
 
 def parse_staff(tokens: Sequence[str]) -> list[StaffMeasure]:
     """Split a one-part one-staff sequence into measures; raises ValueError when it is not one."""
-    body = [t for t in tokens if t not in SPECIAL]
-    measures: list[StaffMeasure] = []
-    cur: list[str] = []
-    for tok in body:
-        cur.append(tok)
-        if tok in BARLINES:
-            measures.append(_parse_measure(cur, len(measures) + 1))
-            cur = []
-    if cur:
-        raise ValueError(f"{len(cur)} tokens after the last barline")
-    return measures
+    return [_parse_measure(m, n) for n, m in enumerate(split_measures(tokens), 1)]
 
 
 def _parse_measure(m: list[str], number: int) -> StaffMeasure:

@@ -15,23 +15,31 @@ from grammar.vocab import BARLINES, SPECIAL
 _HEADER_START = ("clef:", "key:", "time")
 
 
-def split_measures(tokens: Sequence[str]) -> list[list[str]]:
-    """Measures of a model-form sequence, each ending with its barline (specials dropped).
+def measure_indices(tokens: Sequence[str]) -> list[list[int]]:
+    """Indices into ``tokens`` of each measure's tokens (specials skipped), barline last.
 
     Raises ValueError if tokens follow the last barline (an unterminated measure).
     """
-    measures: list[list[str]] = []
-    cur: list[str] = []
-    for t in tokens:
+    measures: list[list[int]] = []
+    cur: list[int] = []
+    for i, t in enumerate(tokens):
         if t in SPECIAL:
             continue
-        cur.append(t)
+        cur.append(i)
         if t in BARLINES:
             measures.append(cur)
             cur = []
     if cur:
         raise ValueError(f"{len(cur)} tokens after the last barline (the last measure is not closed)")
     return measures
+
+
+def split_measures(tokens: Sequence[str]) -> list[list[str]]:
+    """Measures of a model-form sequence, each ending with its barline (specials dropped).
+
+    Raises ValueError if tokens follow the last barline (an unterminated measure).
+    """
+    return [[tokens[i] for i in m] for m in measure_indices(tokens)]
 
 
 def _take_header(measure: list[str], i: int) -> tuple[dict[str, list[str]], int]:

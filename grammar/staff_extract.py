@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from grammar.vocab import BARLINES, SPECIAL
+from grammar.excerpt import measure_indices
 
 # Measure marks that come before the first part of a measure (docs/token-language.md, Syntax).
 _MARKS = ("pagebreak", "sysbreak", "repeat-start")
@@ -21,7 +21,7 @@ _BREAKS = ("pagebreak", "sysbreak")
 
 def score_layout(tokens: Sequence[str]) -> list[int]:
     """Staves per part, read from the first measure (e.g. ``[1, 2]``: a voice and a piano)."""
-    measures = _measures(tokens)
+    measures = measure_indices(tokens)
     if not measures:
         raise ValueError("the sequence holds no measure")
     _, parts, _ = _parse_measure([tokens[i] for i in measures[0]], 1)
@@ -47,7 +47,7 @@ def extract_staff_indexed(
     """``extract_staff`` plus, per output token, its index in ``tokens`` (-1 for the ``part``
     token each measure gets anew). With ``write_score(ids=True)`` a note's id is ``t{index}``, so
     this maps the staff label's ids to the ids of the full score's engraving."""
-    measures = _measures(tokens)
+    measures = measure_indices(tokens)
     if not measures:
         raise ValueError("the sequence holds no measure")
     out: list[int] = []
@@ -66,22 +66,6 @@ def extract_staff_indexed(
 def extract_all_staves(tokens: Sequence[str]) -> list[tuple[int, int, list[str]]]:
     """Every staff as ``(part, staff, tokens)``, in score order (top to bottom in a system)."""
     return [(p, s, extract_staff(tokens, p, s)) for p, count in enumerate(score_layout(tokens)) for s in range(count)]
-
-
-def _measures(tokens: Sequence[str]) -> list[list[int]]:
-    """Indices into ``tokens`` of each measure's tokens (specials skipped)."""
-    measures: list[list[int]] = []
-    cur: list[int] = []
-    for i, t in enumerate(tokens):
-        if t in SPECIAL:
-            continue
-        cur.append(i)
-        if t in BARLINES:
-            measures.append(cur)
-            cur = []
-    if cur:
-        raise ValueError(f"{len(cur)} tokens after the last barline (the last measure is not closed)")
-    return measures
 
 
 def _parse_measure(m: list[str], number: int) -> tuple[list[int], list[list[list[int]]], int]:

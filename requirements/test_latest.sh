@@ -5,10 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-python3}
 SCRATCH=${SCRATCH:-.venv-latest}
-rm -rf "$SCRATCH"
-"$PY" -m venv "$SCRATCH"
-"$SCRATCH/bin/python" -m pip install -q --upgrade pip
-"$SCRATCH/bin/python" -m pip install -q --upgrade -e '.[dev]'
+. requirements/scratch_venv.sh
+scratch_venv
 VERSIONS=$("$SCRATCH/bin/python" - <<'PY'
 from importlib.metadata import version
 names = ["torch", "transformers", "lightning", "timm", "verovio", "numpy", "huggingface_hub", "music21"]

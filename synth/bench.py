@@ -1,32 +1,29 @@
 """Per-source numbers for docs/synth.md: scores, share the codec reads, tokens per staff, and staff
 samples per CPU-second on one core.
 
-    OMP_NUM_THREADS=1 python -m synth.bench --source ../shared/corpus/lieder/train \\
+    OMP_NUM_THREADS=1 python experiments/bench_synth_staff.py --source ../shared/corpus/lieder/train \\
         --source music21:bach --config experiments/configs/synth/scan.yaml --count 12 --out /tmp/bench
 
 Each source is measured in this process, single-threaded as a pool worker runs: ``--count``
 staff-level tasks after one warm-up task (not timed), CPU time, tokens read from the token cache
 in ``OUT`` (run it twice to see warm numbers; the first run also tokenizes every score for the
 share). music21 sources must be converted first (``python -m synth convert --out OUT``), and
-their share is the conversion report's. Prints one JSON object per source.
+their share is the conversion report's. :func:`bench` returns one dict per source
+(``experiments/bench_synth_staff.py`` prints them as JSON lines).
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
-import json
 import statistics
 from pathlib import Path
 from typing import Any
 
 from synth.config import load_config
-from synth.fonts import install_fontconfig
 from synth.music21_source import conversion_report, converted_scores, default_cache
 from synth.sample import SampleError, SampleMaker
 from synth.sources import MUSIC21_PREFIX, SourceError, list_scores
 from synth.token_cache import CACHE_DIRNAME, TokenCache
-from synth.workers import single_thread
 
 
 def _share(source: str, out: Path) -> dict[str, Any]:
@@ -92,23 +89,3 @@ def bench(source: str, config: Path | None, count: int, out: Path, seed: int) ->
         }
     )
     return result
-
-
-def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m synth.bench", description=__doc__.splitlines()[0])
-    p.add_argument("--source", action="append", required=True)
-    p.add_argument("--config", type=Path, default=None)
-    p.add_argument("--count", type=int, default=12)
-    p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--seed", type=int, default=0)
-    args = p.parse_args(argv)
-    install_fontconfig()
-    single_thread()
-    args.out.mkdir(parents=True, exist_ok=True)
-    for source in args.source:
-        print(json.dumps(bench(source, args.config, args.count, args.out, args.seed)), flush=True)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

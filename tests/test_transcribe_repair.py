@@ -5,7 +5,7 @@ from __future__ import annotations
 from grammar.automaton import ScoreAutomaton
 from grammar.human import from_human
 from grammar.musicxml import validate_xsd, write_score
-from omrformer.transcribe import repair
+from grammar.repair import repair
 
 TWO_BARS = from_human(
     "<part> <staff> <clef:G2> <key:D-major> <time:3/4> <voice> <note:F#5-quarter> <rest:eighth> "
