@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from grammar.musicxml import read_score, validate_xsd
@@ -112,4 +111,3 @@ def test_crops_rescale_to_the_model_staff_space(model_dir):
     assert [r.box for r in path_page.readings] == [r.box for r in page.readings]
     target = engine.processor.settings.target_staff_space
     assert abs(page.readings[0].prepared.layout.staff_space - target) < 0.5
-    assert np.isclose(page.prepared.scale, 1.0)
