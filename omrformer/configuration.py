@@ -105,6 +105,9 @@ class OmrformerConfig(PretrainedConfig):
         guided_layers: The last this many decoder layers are guided.
         guided_heads: The first this many heads of each guided layer are guided.
         guided_sigma: Width of the target Gaussian around an anchor, in memory tokens.
+        reading_layout: What one training image held: ``"staves"`` (one staff), ``"systems"`` or
+            ``"page"``; ``omrformer transcribe`` cuts pages the same way by default. ``None``
+            (checkpoints that do not say) reads whole pages.
         **kwargs: Passed on to :class:`transformers.PretrainedConfig`.
     """
 
@@ -152,6 +155,7 @@ class OmrformerConfig(PretrainedConfig):
         guided_layers: int = 2,
         guided_heads: int = 2,
         guided_sigma: float = 1.0,
+        reading_layout: str | None = None,
         **kwargs: Any,
     ) -> None:
         if compress_factor not in (1, 4, 16):
@@ -172,6 +176,8 @@ class OmrformerConfig(PretrainedConfig):
             1 <= guided_layers <= decoder_layers and 1 <= guided_heads <= decoder_heads
         ):
             raise ValueError("guided_layers/guided_heads must be within the decoder's layers/heads")
+        if reading_layout not in (None, "staves", "systems", "page"):
+            raise ValueError(f"reading_layout must be 'staves', 'systems', 'page' or None, got {reading_layout!r}")
         if not 0.0 <= input_corruption < 1.0:
             raise ValueError(f"input_corruption must be in [0, 1), got {input_corruption}")
         self.vocab_size = vocab_size
@@ -208,6 +214,7 @@ class OmrformerConfig(PretrainedConfig):
         self.guided_layers = guided_layers
         self.guided_heads = guided_heads
         self.guided_sigma = guided_sigma
+        self.reading_layout = reading_layout
         kwargs.setdefault("pad_token_id", VOCAB.pad_id)
         kwargs.setdefault("bos_token_id", VOCAB.bos_id)
         kwargs.setdefault("eos_token_id", VOCAB.eos_id)
