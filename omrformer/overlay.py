@@ -39,6 +39,11 @@ def _draw_readings(draw: ImageDraw.ImageDraw, page: Any) -> None:
         where = f"system {r.system + 1}" + ("" if r.staff is None else f" staff {r.staff + 1}")
         label = f"{where}: {r.measures} measures, conf {conf.mean():.2f}, {np.mean(conf < 0.5):.0%} unsure"
         draw.text((x0 + 3, y0 + 2), label, fill=colour)
+        # Guided checkpoints say where each token was read: a dot per note or rest, coloured by
+        # its confidence, so the uncertain ones stand out on the page.
+        for tok, p, (x, y) in zip(r.decoded, r.confidence, r.positions, strict=False):
+            if tok.startswith("pitch:") or tok == "rest":
+                draw.ellipse([x - 3, y - 3, x + 3, y + 3], outline=confidence_colour(p), width=2)
 
 
 def draw_overlay(page: Any) -> Image.Image:

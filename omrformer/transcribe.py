@@ -80,9 +80,15 @@ class CropReading:
         system: System index on the page.
         staff: Staff index within the system (None for a system crop).
         box: (x0, y0, x1, y1) of the crop in the page's pixels.
-        tokens: Decoded model tokens of the crop.
-        confidence: Per token, the softmax probability the model gave it (teacher-forced over
-            the decoded sequence, the grammar's mask not applied).
+        tokens: Model tokens of the crop after repair (what the score is assembled from).
+        decoded: The tokens exactly as decoded, after ``<bos>`` up to and including ``<eos>``;
+            ``confidence`` and ``positions`` are aligned with it (repair may add or cut tokens).
+        confidence: Per decoded token, the softmax probability the model gave it (teacher-forced
+            over the decoded sequence, the grammar's mask not applied).
+        positions: Per token, where on the page (x, y pixels) the guided cross-attention heads
+            looked hardest when the model wrote it: the peak of their mean attention over the
+            memory tokens. Empty for checkpoints trained without guided attention (their heads'
+            peaks say nothing about position).
         measures: Barlines in ``tokens``.
     """
 
@@ -90,8 +96,11 @@ class CropReading:
     staff: int | None
     box: tuple[int, int, int, int]
     tokens: list[str] = field(default_factory=list)
+    decoded: list[str] = field(default_factory=list)
     confidence: list[float] = field(default_factory=list)
+    positions: list[tuple[float, float]] = field(default_factory=list)
     prepared: Any = field(default=None, repr=False)
+    scale: float = field(default=1.0, repr=False)  # page pixel = box origin + prepared pixel / scale
 
     @property
     def measures(self) -> int:
@@ -237,22 +246,43 @@ class Transcriber:
         except Exception as err:  # the codec's errors are specific; any of them fails only this page
             page.error = f"{page.name}: cannot write MusicXML ({err})"
 
-    def _confidence(self, prepared: list[Any], rows: list[list[int]]) -> list[list[float]]:
-        """Per row, the probability the model gives each decoded token after ``<bos>`` (until ``<eos>``)."""
+    def _score(self, prepared: list[Any], rows: list[list[int]]
+               ) -> tuple[list[list[float]], list[list[tuple[float, float]]]]:
+        """One teacher-forced pass over the decoded rows: per row, the probability the model gives
+        each token after ``<bos>`` (up to and including ``<eos>``) and, for guided checkpoints, the (x, y) in the
+        prepared crop's pixels where the guided heads' attention peaks for that token."""
         import torch
 
+        from omrformer.modeling.geometry import record_cross_attention
+
+        cfg = self.model.config
+        guided = bool(getattr(cfg, "guided_attention_weight", 0.0))
         batch = self.processor.collate(prepared).to(self.device)
         width = max(len(r) for r in rows)
         ids = torch.tensor([r + [VOCAB.pad_id] * (width - len(r)) for r in rows], device=self.device)
         with torch.inference_mode():
-            logits = self.model(**batch, decoder_input_ids=ids[:, :-1], use_cache=False).logits
+            enc = self.model.encode(batch["pixel_values"], batch.get("pixel_mask"), batch.get("patch_coords"))
+            attention = None
+            if guided:
+                with record_cross_attention(self.model, cfg) as rec:
+                    logits = self.model(encoder_outputs=enc, decoder_input_ids=ids[:, :-1], use_cache=False).logits
+                    attention = rec.mean_attention()  # (B, T-1, N)
+            else:
+                logits = self.model(encoder_outputs=enc, decoder_input_ids=ids[:, :-1], use_cache=False).logits
             probs = logits.float().softmax(-1).gather(-1, ids[:, 1:, None])[..., 0]  # (B, T-1)
-        out = []
-        for r, p in zip(rows, probs.tolist(), strict=True):
+            peaks = None
+            if attention is not None:
+                # (B, T-1, 2) centre of the memory token each step attends to most
+                index = attention.argmax(-1)
+                peaks = torch.gather(enc.memory_positions, 1, index[..., None].expand(-1, -1, 2))
+        confidence, positions = [], []
+        for n_row, (r, p) in enumerate(zip(rows, probs.tolist(), strict=True)):
             body = r[1:]
-            n = body.index(VOCAB.eos_id) if VOCAB.eos_id in body else len(body)
-            out.append([round(x, 4) for x in p[:n]])
-        return out
+            n = body.index(VOCAB.eos_id) + 1 if VOCAB.eos_id in body else len(body)
+            confidence.append([round(x, 4) for x in p[:n]])
+            positions.append([] if peaks is None else
+                             [(float(x), float(y)) for x, y in peaks[n_row, :n].tolist()])
+        return confidence, positions
 
     def pages(self, items: Sequence[tuple[PageResult, Any]]) -> list[PageResult]:
         """Prepare and decode ``(result, image)`` pairs; failures are recorded on the result."""
@@ -307,6 +337,7 @@ class Transcriber:
             reading = CropReading(crop.system, crop.index if self.layout == "staves" else None, crop.box)
             img = rescale(crop.image, factor) if factor != 1.0 else crop.image
             reading.prepared = self.processor.prepare(img, source=f"{page.name} system {crop.system + 1}")
+            reading.scale = factor
             page.readings.append(reading)
         return score_parts(gray, layout) if self.layout == "staves" else None
 
@@ -331,14 +362,17 @@ class Transcriber:
             prepared = [r.prepared for _, r in chunk]
             try:
                 rows = self._generate(prepared)
-                confidence = self._confidence(prepared, rows)
+                confidence, positions = self._score(prepared, rows)
             except Exception as err:  # e.g. out of memory: fail these pages, keep going
                 for page, _ in chunk:
                     page.error = f"{page.name}: decoding failed ({type(err).__name__}: {err})"
                 continue
-            for (_, reading), ids, conf in zip(chunk, rows, confidence, strict=True):
+            for (_, reading), ids, conf, where in zip(chunk, rows, confidence, positions, strict=True):
                 reading.tokens = repair(VOCAB.decode(ids, strip_special=False)).tokens
+                reading.decoded = VOCAB.decode(ids[1:1 + len(conf)], strip_special=False)
                 reading.confidence = conf
+                f, (x0, y0) = reading.scale * reading.prepared.scale, reading.box[:2]
+                reading.positions = [(round(x0 + x / f, 1), round(y0 + y / f, 1)) for x, y in where]
         for n, (page, _) in enumerate(items):
             if page.error is None:
                 self._assemble(page, parts.get(n))

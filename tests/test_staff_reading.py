@@ -79,7 +79,8 @@ def test_staves_layout_reads_every_staff_and_assembles_one_valid_score(model_dir
     assert page.error is None, page.error
     assert page.layout == "staves" and len(page.readings) == 9
     for r in page.readings:
-        assert len(r.confidence) == len(r.tokens) + 1  # every token and the closing <eos>
+        assert len(r.confidence) == len(r.decoded) > 0  # every decoded token and the closing <eos>
+        assert r.decoded[-1] == "<eos>" or len(r.decoded) == 40 - 1
         assert all(0.0 <= p <= 1.0 for p in r.confidence)
     tokens = page.tokens
     assert validate(tokens) == []
@@ -111,3 +112,40 @@ def test_crops_rescale_to_the_model_staff_space(model_dir):
     assert [r.box for r in path_page.readings] == [r.box for r in page.readings]
     target = engine.processor.settings.target_staff_space
     assert abs(page.readings[0].prepared.layout.staff_space - target) < 0.5
+
+
+def test_guided_checkpoints_say_where_each_token_was_read(tmp_path):
+    import torch
+
+    from omrformer import OmrformerConfig, OmrformerModel, OmrformerProcessor
+    from omrformer.transcribe import PageResult, Transcriber
+
+    torch.manual_seed(0)
+    torch.set_num_threads(1)
+    config = OmrformerConfig.from_preset("tiny", grammar_losses=False, reading_layout="staves",
+                                         guided_attention_weight=1.0, guided_layers=1, guided_heads=1)
+    OmrformerModel(config).save_pretrained(tmp_path)
+    OmrformerProcessor().save_pretrained(tmp_path)
+    engine = Transcriber(tmp_path, device="cpu", max_length=24, batch_size=4)
+    page = engine.pages([(PageResult("p"), load_image(FIXTURES / "single_staff.png"))])[0]
+    assert page.error is None, page.error
+    for r in page.readings:
+        assert len(r.positions) == len(r.confidence) == len(r.decoded) > 0
+        x0, y0, x1, y1 = r.box
+        # One memory token (8 px patches, 2x2 compressed) in page pixels.
+        stride = 8 * config.compress_factor ** 0.5 / (r.scale * r.prepared.scale)
+        for x, y in r.positions:
+            # A memory token centre maps back inside the crop it was read from (padding aside).
+            assert x0 - stride <= x <= x1 + stride and y0 - stride <= y <= y1 + stride
+    from omrformer.overlay import draw_overlay
+
+    assert draw_overlay(page).size == page.prepared.size[::-1]  # dots drawn at those positions
+
+
+def test_unguided_checkpoints_give_no_positions(model_dir):
+    from omrformer.transcribe import PageResult, Transcriber
+
+    engine = Transcriber(model_dir, device="cpu", max_length=16, batch_size=4)
+    page = engine.pages([(PageResult("p"), load_image(FIXTURES / "single_staff.png"))])[0]
+    assert page.error is None and page.readings
+    assert all(r.positions == [] and r.confidence for r in page.readings)
