@@ -6,7 +6,11 @@
 
 A ``.ckpt`` gets the default processor settings (those the training DataModule uses).
 Reloads the written folder offline and checks that its logits equal the source's on a test input,
-so a checkpoint that does not round-trip is never bundled. The destination is replaced atomically.
+so a checkpoint that does not round-trip is never bundled (within 1e-5: oneDNN may pick another
+convolution algorithm for a fresh copy of the same weights, which moves logits by ~1e-6).
+``--dtype bfloat16|float16`` stores the weights at half the size; the check then compares against
+the source rounded the same way, and the transcriber computes in float32 whatever the file holds.
+The destination is replaced atomically.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("src", type=Path)
     ap.add_argument("dst", type=Path)
     ap.add_argument("--max-shard-size", default="15MB", help="<= 15MB fits the GPU tool's file limit")
+    ap.add_argument("--dtype", choices=("float32", "bfloat16", "float16"), default="float32",
+                    help="dtype of the stored weights")
     args = ap.parse_args(argv)
     os.environ["HF_HUB_OFFLINE"] = "1"
     import torch
@@ -42,14 +48,18 @@ def main(argv: list[str] | None = None) -> int:
     else:
         print(f"export: {args.src} is neither a model folder (config.json) nor a .ckpt file", file=sys.stderr)
         return 2
+    dtype = getattr(torch, args.dtype)
+    if dtype != torch.float32:
+        model = model.to(dtype).float()  # the source as the file will hold it
     tmp = Path(tempfile.mkdtemp(prefix=".export-", dir=args.dst.parent if args.dst.parent.exists() else None))
     try:
-        model.save_pretrained(tmp, max_shard_size=args.max_shard_size)
+        model.to(dtype).save_pretrained(tmp, max_shard_size=args.max_shard_size)
+        model.float()
         processor.save_pretrained(tmp)
         tmp.chmod(0o755)
         for f in tmp.iterdir():
             f.chmod(0o644)  # save_pretrained writes shards 0600; a shipped file must be readable
-        reloaded = OmrformerModel.from_pretrained(tmp).eval()
+        reloaded = OmrformerModel.from_pretrained(tmp).float().eval()
         torch.manual_seed(0)
         image = (torch.rand(160, 320) * 255).to(torch.uint8).numpy()
         batch = processor(images=[image], return_tensors="pt")
@@ -57,8 +67,10 @@ def main(argv: list[str] | None = None) -> int:
         with torch.no_grad():
             a = model(**batch, decoder_input_ids=ids).logits
             b = reloaded(**batch, decoder_input_ids=ids).logits
-        if not torch.equal(a, b):
-            print("export: reloaded logits differ from the source's; nothing written", file=sys.stderr)
+        diff = float((a - b).abs().max())
+        if not diff <= 1e-5:
+            print(f"export: reloaded logits differ from the source's by {diff:.2e}; nothing written",
+                  file=sys.stderr)
             return 1
         if args.dst.exists():
             shutil.rmtree(args.dst)
@@ -66,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         os.replace(tmp, args.dst)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f"exported {args.src} -> {args.dst} (logits identical after reload)")
+    print(f"exported {args.src} -> {args.dst} ({args.dtype}; reloaded logits within {diff:.1e})")
     return 0
 
 

@@ -133,6 +133,8 @@ def load_model(model: str | os.PathLike | None, device: str = "cpu") -> tuple[An
     Raises:
         TranscriptionError: no bundled checkpoint, missing or corrupt folder, unknown hub id.
     """
+    import torch
+
     from omrformer import OmrformerModel, OmrformerProcessor
 
     if model is None:
@@ -156,7 +158,9 @@ def load_model(model: str | os.PathLike | None, device: str = "cpu") -> tuple[An
     except Exception as err:  # transformers raises OSError/ValueError/EnvironmentError/... by case
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise TranscriptionError(f"{where}: cannot load the model ({first})") from err
-    return net.to(device).eval(), processor
+    # Weights may be stored in bf16/fp16 (half the file); compute in float32, which CPUs without
+    # native bf16 run several times faster.
+    return net.to(device=device, dtype=torch.float32).eval(), processor
 
 
 # ---- inputs -------------------------------------------------------------------------------------
