@@ -175,3 +175,12 @@ def test_smoke_run_writes_the_files_the_gpu_run_returns(tmp_path: Path) -> None:
 
     model = OmrformerModel.from_pretrained(out)
     assert sum(p.numel() for p in model.parameters()) == summary["parameters"]
+
+
+@pytest.mark.slow  # starts the script's imports and workers (~15-30 s on a loaded 2-core machine)
+def test_watchdog_ends_the_run_at_the_hard_limit_with_a_summary(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    res = run_script(["--smoke", "--hard-limit-minutes", "0.15"], out, 300)
+    assert res.returncode == 3, res.stderr[-3000:]
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["error"].startswith("watchdog: hard limit of 9 s")

@@ -5,6 +5,7 @@
 # into a scratch site directory only when the import check fails, so a machine with them installed
 # (the development machine, a user's own GPUs) uses its own.
 set -uo pipefail
+export PRETRAIN_STARTED=${PRETRAIN_STARTED:-$(date +%s.%N)}  # the script's deadlines count from here
 PY=${PYTHON:-python3}
 SITE=${PRETRAIN_SITE:-/tmp/pretrain-site}
 CHECK="import verovio, pyvips, brotli, jsonargparse, torch, transformers, lightning, cv2, lxml"

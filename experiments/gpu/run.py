@@ -54,8 +54,8 @@ class Feeder:
         self.uses: list[int] = []
         self.val: list[dict[str, Any]] = []
         self.rng = np.random.default_rng(seed)
-        self.fresh_seen = 0  # distinct training items drawn into a batch
-        self.samples_trained = 0  # items in batches, reuses counted
+        self.fresh_seen = 0  # distinct training items drawn into a batch (the last may be prefetched only)
+        self.samples_trained = 0  # items drawn into batches, reuses counted
         self.waited_s = 0.0  # time spent waiting for the renderer
 
     def pull(self, wait_s: float = 0.0) -> int:
@@ -271,16 +271,22 @@ def run(args: argparse.Namespace, synth_config: Any, budget: Any, summary: dict[
         enable_model_summary=False, num_sanity_val_steps=0, limit_val_batches=0, callbacks=[speed],
     )
     t = time.monotonic()
-    trainer.fit(module, train_dataloaders=feed_dataset(feeder))
+    failed = False
+    try:
+        trainer.fit(module, train_dataloaders=feed_dataset(feeder))
+    except Exception as err:  # noqa: BLE001 - a one-shot run keeps the steps it made: export them
+        failed = True
+        summary["error"] = f"training stopped at step {trainer.global_step}: {type(err).__name__}: {err}"
+        log.error(summary["error"])
     train_wall = time.monotonic() - t
     stream.close(wait_s=2.0)  # frees the cores for validation; workers are daemons
     if not trainer.is_global_zero:
         return 0
     summary.update(
         stage="export", steps=int(trainer.global_step), train_wall_s=round(train_wall, 1),
-        images_seen=feeder.samples_trained, distinct_images=feeder.fresh_seen, images_rendered=stream.rendered,
+        images_seen=speed.trained, distinct_images=feeder.fresh_seen, images_rendered=stream.rendered,
         render_failures=stream.failures, waited_for_renderer_s=round(feeder.waited_s, 1),
-        images_per_s_trained=round(feeder.samples_trained / max(train_wall, 1e-9), 2),
+        images_per_s_trained=round(speed.trained / max(train_wall, 1e-9), 2),
         images_per_s_rendered=round(stream.rendered / max(budget.elapsed(), 1e-9), 2),
     )
     files = export(module, processor, args.out)
@@ -288,6 +294,8 @@ def run(args: argparse.Namespace, synth_config: Any, budget: Any, summary: dict[
     summary["files"] = files + ["train_log.csv", "summary.json"]
     write_json(args.out / "summary.json", summary)
     log.info("exported %s", ", ".join(files))
+    if failed:
+        return 1
     summary["stage"] = "validate"
     device = torch.device("cuda" if cuda else "cpu")
     module.to(device)

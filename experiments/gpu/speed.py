@@ -35,11 +35,13 @@ class SpeedLog(pl.Callback):
         self.stream, self.feeder, self.every_s = stream, feeder, every_s
         self._last: tuple[float, int, int] | None = None
         self._printed = 0.0
+        self.trained = 0  # images in batches the optimizer stepped on (the loader prefetches one more)
 
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any,
                            batch_idx: int) -> None:
         now = time.monotonic()
-        rendered, trained = self.stream.rendered, self.feeder.samples_trained
+        self.trained += int(batch["labels"].shape[0])
+        rendered, trained = self.stream.rendered, self.trained
         if self._last is None:
             self._last = (now, rendered, trained)
             self._printed = now

@@ -279,8 +279,11 @@ class SampleEncoder:
         return self.stream._encode(sample, rng)
 
     def __call__(self, group: Any) -> list[dict[str, Any]]:
+        """A synth worker's transform (``synth.stream.PooledStream``): every kept staff of ``group``."""
         from synth.stream import decode_group
 
+        if self._stream is None:
+            _quiet_worker(0)  # W render workers on W cores: no thread pools of their own
         return [item for s in decode_group(group) if (item := self.encode(s)) is not None]
 
 
