@@ -143,7 +143,6 @@ def test_pooled_stream_renders_prepared_staves_in_workers() -> None:
     assert stream.rendered == len(items)
 
 
-@pytest.mark.slow  # renders staves in this process
 def test_render_stream_yields_prepared_staff_items() -> None:
     from omrformer.training.data import RenderStream, SampleEncoder
 
