@@ -107,6 +107,21 @@ def test_sample_encoder_pickles_without_its_processor() -> None:
     assert copy._stream is None and copy.crop and copy.max_length == 512  # ... rebuilt where it runs
 
 
+def test_the_gpu_model_exports_in_the_files_the_tool_returns(tmp_path: Path) -> None:
+    """MODEL's weights, in two <= 15 MB shards, plus config, vocab, processor, log and summary: <= 8 files."""
+    from experiments.gpu.pretrain import MODEL
+    from experiments.gpu.run import export
+    from omrformer import OmrformerConfig, OmrformerModel, OmrformerProcessor
+
+    model = OmrformerModel(OmrformerConfig.from_preset("small", **MODEL, max_target_length=512))
+    names = export(SimpleNamespace(model=model), OmrformerProcessor(), tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == names  # nothing left behind
+    assert "generation_config.json" not in names and "config.json" in names
+    assert len(names) + 2 <= 8  # + train_log.csv, summary.json
+    assert all((tmp_path / n).stat().st_size <= 16 * 2**20 for n in names)
+    assert all((tmp_path / n).stat().st_mode & 0o044 for n in names)  # readable once copied back
+
+
 def run_script(args: list[str], out: Path, timeout: int) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHON": sys.executable, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     return subprocess.run(["nice", "-n", "19", "bash", "experiments/gpu/pretrain.sh", "--out", str(out), *args],
