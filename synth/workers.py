@@ -12,7 +12,7 @@ import multiprocessing as mp
 import os
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
@@ -39,7 +39,7 @@ class Task:
 @dataclass
 class Outcome:
     task: Task
-    sample: Any = None  # synth.sample.SampleGroup
+    sample: Any = None  # synth.sample.SampleGroup, or what the pool's ``transform`` made of it
     source: str = ""
     reason: str = ""
     seconds: float = 0.0
@@ -58,8 +58,18 @@ def single_thread() -> None:
     pyvips.concurrency_set(1)
 
 
+# A picklable callable run on each finished SampleGroup inside the worker (e.g. decoding and preparing
+# training images), so the parent receives ready items and its own cores stay free.
+Transform = Callable[[Any], Any]
+
+
 def _worker_main(
-    conn: Connection, config: SynthConfig, source: str | None, seed: int, token_cache: Path | None = None
+    conn: Connection,
+    config: SynthConfig,
+    source: str | None,
+    seed: int,
+    token_cache: Path | None = None,
+    transform: Transform | None = None,
 ) -> None:
     from synth.fonts import install_fontconfig
     from synth.sample import SampleError, SampleMaker
@@ -77,7 +87,8 @@ def _worker_main(
             time.sleep(3600)
         t0 = time.perf_counter()
         try:
-            out = Outcome(task, sample=maker.make_samples(seed, task.index, task.attempt))
+            group = maker.make_samples(seed, task.index, task.attempt)
+            out = Outcome(task, sample=transform(group) if transform is not None else group)
         except SampleError as err:
             out = Outcome(task, source=err.source, reason=err.reason)
         except Exception as err:  # noqa: BLE001 - any other bug is recorded with its type, never lost
@@ -87,9 +98,19 @@ def _worker_main(
 
 
 class _Slot:
-    def __init__(self, ctx, config: SynthConfig, source: str | None, seed: int, token_cache: Path | None) -> None:
+    def __init__(
+        self,
+        ctx,
+        config: SynthConfig,
+        source: str | None,
+        seed: int,
+        token_cache: Path | None,
+        transform: Transform | None = None,
+    ) -> None:
         self.conn, child = ctx.Pipe()
-        self.proc = ctx.Process(target=_worker_main, args=(child, config, source, seed, token_cache), daemon=True)
+        self.proc = ctx.Process(
+            target=_worker_main, args=(child, config, source, seed, token_cache, transform), daemon=True
+        )
         self.proc.start()
         child.close()
         self.task: Task | None = None
@@ -104,7 +125,11 @@ class _Slot:
 
 
 class WorkerPool:
-    """Runs tasks on ``workers`` processes; ``run`` yields an ``Outcome`` per task, in completion order."""
+    """Runs tasks on ``workers`` processes; ``run`` yields an ``Outcome`` per task, in completion order.
+
+    ``transform`` (picklable) is applied to each sample group in the worker; a failure there is
+    recorded like a failed sample.
+    """
 
     def __init__(
         self,
@@ -113,8 +138,9 @@ class WorkerPool:
         seed: int,
         workers: int = 1,
         token_cache: Path | None = None,
+        transform: Transform | None = None,
     ) -> None:
-        self.args = (config, source, seed, token_cache)
+        self.args = (config, source, seed, token_cache, transform)
         self.timeout = config.timeout_s
         self.ctx = mp.get_context("spawn")  # fork would copy the parent's fontconfig/verovio state
         self.slots = [_Slot(self.ctx, *self.args) for _ in range(max(1, workers))]

@@ -232,46 +232,90 @@ def _width(item: dict[str, Any]) -> int:
     return int(prepared.ink.shape[1]) if prepared is not None else int(item["image"].shape[1])
 
 
-class RenderStream(IterableDataset):
-    """An endless stream of pages rendered on the fly by synth from a directory of scores.
+class SampleEncoder:
+    """Synth sample dicts (``synth.stream.decode_group``) or whole sample groups -> training items.
+
+    The label check, crop and geometry of ``ShardStream``, without shards: used by ``RenderStream``
+    and, pickled into synth's worker processes, as ``PooledStream``'s transform (so images are
+    prepared where they are rendered). Crop jitter is drawn from the sample key: an item is a pure
+    function of its sample.
 
     Args:
-        source: A directory of MusicXML/.mxl scores, or ``"random"`` for the procedural generator.
-        level: ``"system"`` or ``"page"``.
+        max_length, crop, crop_jitter, geometry: As for ``ShardStream``.
+        processor: A folder with saved processor settings; None for ``OmrformerProcessor()``
+            defaults; ``False`` for raw images (no processor: items carry ``image``).
+    """
+
+    def __init__(self, max_length: int = 2048, crop: bool = False, crop_jitter: float = 0.0,
+                 geometry: bool = False, processor: str | None | bool = None) -> None:
+        self.max_length, self.crop, self.crop_jitter = max_length, crop, crop_jitter
+        self.geometry, self.processor = geometry, processor
+        self._stream: ShardStream | None = None  # built on first use, in the process that encodes
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {**self.__dict__, "_stream": None}  # the processor is rebuilt where it runs
+
+    @property
+    def stream(self) -> ShardStream:
+        if self._stream is None:
+            proc: Any = None
+            if self.processor is not False:
+                from omrformer import OmrformerProcessor
+
+                proc = (OmrformerProcessor.from_pretrained(self.processor) if isinstance(self.processor, str)
+                        else OmrformerProcessor())
+            prepare = proc is not None
+            # ShardStream holds the label cache and skip counts; its shard list is never read here.
+            self._stream = ShardStream([Path("-")], max_length=self.max_length, crop=self.crop and prepare,
+                                       crop_jitter=self.crop_jitter, geometry=self.geometry and prepare,
+                                       processor=proc)
+        return self._stream
+
+    def encode(self, sample: dict[str, Any]) -> dict[str, Any] | None:
+        """One training item, or None (label unreadable or too long; counted in ``stream.skipped``)."""
+        import zlib
+
+        rng = np.random.default_rng(zlib.crc32(str(sample.get("key", "")).encode()))
+        return self.stream._encode(sample, rng)
+
+    def __call__(self, group: Any) -> list[dict[str, Any]]:
+        """A synth worker's transform (``synth.stream.PooledStream``): every kept staff of ``group``."""
+        from synth.stream import decode_group
+
+        if self._stream is None:
+            _quiet_worker(0)  # W render workers on W cores: no thread pools of their own
+        return [item for s in decode_group(group) if (item := self.encode(s)) is not None]
+
+
+class RenderStream(IterableDataset):
+    """An endless stream of samples rendered on the fly by synth (``synth.stream.render_stream``).
+
+    Args:
+        source: A directory of MusicXML/.mxl scores, ``"random"`` for the procedural generator, or
+            None / ``"mix"`` for the config's ``sources`` weights.
+        level: ``"system"``, ``"page"`` or ``"staff"``.
         config: A synth YAML config (styles, distortions); None for synth's defaults.
         max_length: Longest label in tokens; longer samples are skipped.
         seed: Sample ``i`` of reader ``r`` is a pure function of (config, seed, r, i).
+        encoder: Crop / geometry / processor settings of the items (default: raw images).
     """
 
-    def __init__(self, source: str, level: str = "system", config: str | None = None,
-                 max_length: int = 2048, seed: int = 0) -> None:
+    def __init__(self, source: str | None, level: str = "system", config: str | None = None,
+                 max_length: int = 2048, seed: int = 0, encoder: SampleEncoder | None = None) -> None:
         super().__init__()
         self.source, self.level, self.config = source, level, config
         self.max_length, self.seed = max_length, seed
+        self.encoder = encoder or SampleEncoder(max_length, processor=False)
         self.rank, self.world_size = 0, 1
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
-        import cv2
-
-        from synth.config import load_config
-        from synth.sample import SampleError, SampleMaker
+        from synth.stream import render_stream
 
         info = get_worker_info()
         workers, worker = (info.num_workers, info.id) if info else (1, 0)
-        reader, readers = self.rank * workers + worker, self.world_size * workers
-        maker = SampleMaker(load_config(self.config, level=self.level), self.source)
-        encoder = ShardStream([Path(self.source)], max_length=self.max_length)  # reuses its label check
-        i = 0
-        while True:
-            index = i * readers + reader  # readers interleave: no index is rendered twice
-            i += 1
-            try:
-                sample = maker.make(self.seed, index)
-            except SampleError as err:
-                encoder._skip("render failed", str(err))
-                continue
-            image = cv2.imdecode(np.frombuffer(sample.png, np.uint8), cv2.IMREAD_GRAYSCALE)
-            item = encoder._encode({"image": image, "label": sample.label, "key": sample.key})
+        reader = self.rank * workers + worker  # one disjoint synth stream per reader
+        for sample in render_stream(self.source, self.level, self.config, self.seed, stream=reader):
+            item = self.encoder.encode(sample)
             if item is not None:
                 yield item
 
@@ -289,7 +333,7 @@ class OmrDataModule(pl.LightningDataModule):
         predict: Shards for ``predict`` (labels are ignored by the output, used for length bounds).
         render_source: Train on pages rendered on the fly from this score directory (or ``random``)
             instead of ``train`` shards.
-        render_level: ``system`` or ``page`` for on-the-fly rendering.
+        render_level: ``system``, ``page`` or ``staff`` for on-the-fly rendering.
         render_config: synth YAML config for on-the-fly rendering.
         processor: A folder with saved processor settings; None for ``OmrformerProcessor()`` defaults.
         batch_size: Samples per batch per device.
@@ -341,8 +385,11 @@ class OmrDataModule(pl.LightningDataModule):
     def _dataset(self, spec: str | list[str] | None, stage: str, loop: bool) -> IterableDataset:
         h = self.hparams
         if stage == "train" and h["render_source"]:
+            prepare = h["crop"] or h["geometry"]
+            encoder = SampleEncoder(h["max_length"], crop=h["crop"], crop_jitter=h["crop_jitter"],
+                                    geometry=h["geometry"], processor=h["processor"] if prepare else False)
             ds: Any = RenderStream(h["render_source"], h["render_level"], h["render_config"], h["max_length"],
-                                   h["seed"])
+                                   h["seed"], encoder)
         else:
             if not spec:
                 raise DataError(f"no {stage} data configured (set data.{stage})")
