@@ -128,8 +128,9 @@ def run_script(args: list[str], out: Path, timeout: int) -> subprocess.Completed
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
 
 
+@pytest.mark.slow  # pretrain.sh's import check loads torch, Lightning and Verovio in a fresh process
 def test_bad_settings_exit_2_with_one_line(tmp_path: Path) -> None:
-    res = run_script(["--smoke", "--source", str(tmp_path / "no-scores")], tmp_path / "out", 300)
+    res = run_script(["--smoke", "--source", str(tmp_path / "no-scores")], tmp_path / "out", 600)
     assert res.returncode == 2, res.stderr[-2000:]
     assert "Traceback" not in res.stderr
     assert res.stderr.strip().splitlines()[-1].startswith("pretrain: ")
