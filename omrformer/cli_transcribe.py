@@ -55,7 +55,38 @@ def _check_args(args: argparse.Namespace) -> None:
             raise CommandError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
 
 
-def _output_paths(pages: list, args: argparse.Namespace) -> list[Path]:
+def output_stems(files: list[Path], output: str | None) -> dict[Path, str]:
+    """A unique output stem per input file, decided before anything is decoded.
+
+    ``page.png`` alone writes ``page.*``; when two inputs would write the same file (``page.png``
+    and ``page.jpg`` in one folder) both keep their suffix (``page.png.*``, ``page.jpg.*``).
+    Inputs that still clash (``a/page.png`` and ``b/page.png`` into one ``-o`` folder) are refused:
+    silently keeping one of two results is data loss.
+    """
+    from omrformer.cli import CommandError
+
+    def target(f: Path, stem: str) -> Path:
+        return (Path(output) if output else f.parent) / stem
+
+    stems = {f: f.stem for f in files}
+    for rule in (lambda f: f.name, None):
+        seen: dict[Path, list[Path]] = {}
+        for f in files:
+            seen.setdefault(target(f, stems[f]), []).append(f)
+        clashes = [group for group in seen.values() if len(group) > 1]
+        if not clashes:
+            return stems
+        if rule is None:
+            names = ", ".join(repr(str(f)) for f in clashes[0])
+            raise CommandError(f"{names} would write the same output file: transcribe them into "
+                               "separate -o folders")
+        for group in clashes:
+            for f in group:
+                stems[f] = rule(f)
+    return stems
+
+
+def _output_paths(pages: list, args: argparse.Namespace, stems: dict[Path, str]) -> list[Path]:
     """Where each page's output goes (see the module docstring)."""
     suffix = ".musicxml" if args.format == "musicxml" else ".tokens"
     out = Path(args.output) if args.output else None
@@ -64,7 +95,8 @@ def _output_paths(pages: list, args: argparse.Namespace) -> list[Path]:
     paths = []
     for page in pages:
         src = Path(page.source)
-        stem = src.stem if page.page is None else f"{src.stem}-p{page.page}"
+        base = stems.get(src, src.stem)
+        stem = base if page.page is None else f"{base}-p{page.page}"
         folder = out if out is not None else src.parent
         paths.append(folder / f"{stem}{suffix}")
     return paths
@@ -88,8 +120,13 @@ def run(args: argparse.Namespace) -> int:
 
         torch.set_num_threads(args.threads)
     from grammar.human import to_human
-    from omrformer.transcribe import Transcriber, TranscriptionError
+    from omrformer.transcribe import Transcriber, TranscriptionError, expand_inputs
 
+    files = [f for f, problem in expand_inputs(args.inputs) if problem is None]
+    to_stdout = args.output == "-"
+    if to_stdout and len(files) > 1:
+        raise CommandError(f"-o - writes one page to standard output; {len(files)} inputs given")
+    stems = output_stems(files, None if to_stdout else args.output)
     try:
         engine = Transcriber(args.model, device=args.device, beams=args.beams, grammar=args.grammar,
                              batch_size=args.batch_size, max_length=args.max_length, layout=args.layout)
@@ -106,10 +143,18 @@ def run(args: argparse.Namespace) -> int:
             print(f"omrformer: {page.name}: {page.repair}", file=sys.stderr)
         if page.notes:
             print(f"omrformer: {page.name}: staves reconciled: {'; '.join(page.notes)}", file=sys.stderr)
-    for page, path in zip(done, _output_paths(done, args), strict=True):
+    if to_stdout and len(done) > 1:
+        raise CommandError(f"-o - writes one page to standard output; the input has {len(done)} pages")
+    paths = dict(zip(map(id, pages), _output_paths(pages, args, stems), strict=True))
+    for page in done:
+        path = paths[id(page)]
         # A page without an error always carries both its tokens and its MusicXML (Transcriber._finish).
         assert page.tokens is not None and page.musicxml is not None
         data = page.musicxml if args.format == "musicxml" else to_human(page.tokens).encode()
+        if to_stdout:
+            sys.stdout.buffer.write(data)
+            sys.stdout.flush()
+            continue
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             write_atomic(path, data)

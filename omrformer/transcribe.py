@@ -152,12 +152,18 @@ def load_model(model: str | os.PathLike | None, device: str = "cpu") -> tuple[An
     if local.exists() and not (local / "config.json").is_file():
         raise TranscriptionError(f"{where}: not a model folder (no config.json)")
     try:
-        net = OmrformerModel.from_pretrained(where)
+        net, info = OmrformerModel.from_pretrained(where, output_loading_info=True)
         processor = (OmrformerProcessor.from_pretrained(where) if local.is_dir()
                      else OmrformerProcessor())
     except Exception as err:  # transformers raises OSError/ValueError/EnvironmentError/... by case
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise TranscriptionError(f"{where}: cannot load the model ({first})") from err
+    # A folder missing weights would run with random ones and write garbage, exit 0.
+    problems = [f"{len(info.get(k) or [])} {k.replace('_keys', '')}" for k in
+                ("missing_keys", "unexpected_keys", "mismatched_keys") if info.get(k)]
+    if problems:
+        raise TranscriptionError(f"{where}: the weights do not match the model's config "
+                                 f"({', '.join(problems)} tensors): a damaged or foreign checkpoint")
     # Weights may be stored in bf16/fp16 (half the file); compute in float32, which CPUs without
     # native bf16 run several times faster.
     return net.to(device=device, dtype=torch.float32).eval(), processor

@@ -1,0 +1,96 @@
+"""Careless and hostile outputs: device files written through, clashing names, damaged weights."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from grammar.atomic import write_atomic
+
+
+def test_a_named_pipe_is_written_through_not_replaced(tmp_path):
+    import threading
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    got: list[bytes] = []
+    reader = threading.Thread(target=lambda: got.append(fifo.read_bytes()))
+    reader.start()
+    write_atomic(fifo, b"<score/>")
+    reader.join(10)
+    assert got == [b"<score/>"]
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)  # still a pipe
+
+
+def test_dev_null_stays_a_device(tmp_path):
+    write_atomic("/dev/null", b"x")
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+
+
+def test_a_private_file_stays_private(tmp_path):
+    f = tmp_path / "out.musicxml"
+    f.write_text("old")
+    f.chmod(0o600)
+    write_atomic(f, "new")
+    assert f.read_text() == "new" and stat.S_IMODE(f.stat().st_mode) == 0o600
+    g = tmp_path / "fresh.musicxml"
+    write_atomic(g, "x")
+    assert stat.S_IMODE(g.stat().st_mode) == 0o644
+
+
+def test_clashing_output_names_keep_their_suffix_or_are_refused(tmp_path):
+    from omrformer.cli import CommandError
+    from omrformer.cli_transcribe import output_stems
+
+    a, b, c = tmp_path / "page.png", tmp_path / "page.jpg", tmp_path / "other.png"
+    assert output_stems([a, b, c], None) == {a: "page.png", b: "page.jpg", c: "other"}
+    x, y = tmp_path / "x" / "page.png", tmp_path / "y" / "page.png"
+    assert output_stems([x, y], None) == {x: "page", y: "page"}  # beside each input: no clash
+    with pytest.raises(CommandError, match="would write the same output file"):
+        output_stems([x, y], str(tmp_path / "out"))
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    import torch
+
+    from omrformer import OmrformerConfig, OmrformerModel, OmrformerProcessor
+
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("model")
+    OmrformerModel(OmrformerConfig.from_preset("tiny", grammar_losses=False)).save_pretrained(path)
+    OmrformerProcessor().save_pretrained(path)
+    return path
+
+
+def test_half_the_weights_missing_is_one_clear_error(model_dir, tmp_path):
+    import shutil
+
+    from safetensors.torch import load_file, save_file
+
+    from omrformer.transcribe import TranscriptionError, load_model
+
+    damaged = tmp_path / "damaged"
+    shutil.copytree(model_dir, damaged)
+    weights = load_file(damaged / "model.safetensors")
+    keep = dict(list(weights.items())[: len(weights) // 2])
+    save_file(keep, damaged / "model.safetensors", metadata={"format": "pt"})
+    with pytest.raises(TranscriptionError, match=r"damaged.*do not match.*missing"):
+        load_model(damaged, "cpu")
+    net, _ = load_model(model_dir, "cpu")  # the intact folder still loads
+    assert net is not None
+
+
+def test_stdout_output_and_its_limits(model_dir, tmp_path, capsysbinary):
+    from omrformer.cli import main
+
+    page = Path(__file__).parent / "fixtures" / "staff" / "single_staff.png"
+    opts = ["--model", str(model_dir), "--max-length", "16", "--layout", "page", "-o", "-"]
+    assert main(["transcribe", str(page), *opts]) in (0, 1)
+    out = capsysbinary.readouterr().out
+    assert out.startswith(b"<?xml") and not (Path.cwd() / "-").exists()
+    assert main(["transcribe", str(page), str(page), *opts]) == 2
+    assert b"-o - writes one page" in capsysbinary.readouterr().err
