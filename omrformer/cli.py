@@ -16,7 +16,6 @@ import importlib
 import logging
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 
 from grammar.atomic import write_atomic
 
@@ -49,11 +48,23 @@ def _emit(data: bytes, out: str | None) -> None:
             raise CommandError(f"{out}: cannot write ({err.strerror or err})") from None
 
 
+# The longest token file read: far above any score (a 1,000-page score is ~10 MB of tokens), and
+# what detokenize may write stays readable by tokenize (MAX_XML_BYTES).
+MAX_TEXT_BYTES = 32 * 1024 * 1024
+
+
 def _read_text(path: str) -> str:
     try:
-        return sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+        if path == "-":
+            data = sys.stdin.buffer.read(MAX_TEXT_BYTES + 1)
+        else:
+            with open(path, "rb") as fh:  # bounded: /dev/zero or a pipe never ends
+                data = fh.read(MAX_TEXT_BYTES + 1)
+        if len(data) > MAX_TEXT_BYTES:
+            raise CommandError(f"{path!r}: more than {MAX_TEXT_BYTES} bytes: not a token file")
+        return data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as err:
-        raise CommandError(f"{path}: cannot read ({getattr(err, 'strerror', None) or err})") from None
+        raise CommandError(f"{path!r}: cannot read ({getattr(err, 'strerror', None) or err})") from None
 
 
 def _looks_like_musicxml(path: str) -> bool:
@@ -97,6 +108,8 @@ def cmd_detokenize(args: argparse.Namespace) -> int:
     from grammar.musicxml import TokenSequenceError, write_score
 
     text = _read_text(args.tokens)
+    if args.title is not None and any(ord(c) < 32 and c not in "\t" for c in args.title):
+        raise CommandError(f"--title {args.title!r}: control characters cannot go into MusicXML")
     try:
         data = write_score(text, title=args.title, ids=args.ids)
     except (HumanFormError, TokenSequenceError) as err:

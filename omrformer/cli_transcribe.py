@@ -49,10 +49,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def _check_args(args: argparse.Namespace) -> None:
     from omrformer.cli import CommandError
 
-    for name in ("beams", "batch_size", "threads", "max_length"):
+    # Upper bounds keep memory sane: 1000 beams took 4.3 GB for one page.
+    for name, top in (("beams", 64), ("batch_size", 512), ("threads", 256), ("max_length", 16384)):
         value = getattr(args, name)
-        if value is not None and value < 1:
-            raise CommandError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+        if value is not None and not 1 <= value <= top:
+            raise CommandError(f"--{name.replace('_', '-')} must be between 1 and {top}, got {value}")
 
 
 def output_stems(files: list[Path], output: str | None) -> dict[Path, str]:
@@ -167,9 +168,14 @@ def run(args: argparse.Namespace) -> int:
             from omrformer.overlay import draw_overlay
 
             target = _overlay_path(page, args, single=len(done) == 1)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            draw_overlay(page).save(str(target) + ".tmp.png")
-            os.replace(str(target) + ".tmp.png", target)
+            try:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                draw_overlay(page).save(str(target) + ".tmp.png")
+                os.replace(str(target) + ".tmp.png", target)
+            except OSError as err:
+                print(f"omrformer: overlay {str(target)!r}: cannot write ({err.strerror or err})",
+                      file=sys.stderr)
+                failed += 1
     if len(pages) > 1 or failed:
         print(f"omrformer: {len(done)} of {len(pages)} pages transcribed", file=sys.stderr)
     return 1 if failed else 0

@@ -122,8 +122,19 @@ def pick_device(device: str = "auto") -> str:
 
     if device == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda") and not torch.cuda.is_available():
-        raise TranscriptionError(f"device {device!r} requested but no CUDA GPU is available")
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, ValueError):
+        raise TranscriptionError(f"unknown device {device!r}: use auto, cpu, cuda, cuda:N or mps") from None
+    if parsed.type == "cuda":
+        if not torch.cuda.is_available():
+            raise TranscriptionError(f"device {device!r} requested but no CUDA GPU is available")
+        if parsed.index is not None and parsed.index >= torch.cuda.device_count():
+            raise TranscriptionError(f"device {device!r}: only {torch.cuda.device_count()} CUDA GPU(s) here")
+    elif parsed.type == "mps" and not torch.backends.mps.is_available():
+        raise TranscriptionError(f"device {device!r} requested but this machine has no MPS (Apple GPU)")
+    elif parsed.type not in ("cpu", "cuda", "mps"):
+        raise TranscriptionError(f"device {device!r} is not supported: use auto, cpu, cuda, cuda:N or mps")
     return device
 
 

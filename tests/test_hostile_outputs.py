@@ -94,3 +94,29 @@ def test_stdout_output_and_its_limits(model_dir, tmp_path, capsysbinary):
     assert out.startswith(b"<?xml") and not (Path.cwd() / "-").exists()
     assert main(["transcribe", str(page), str(page), *opts]) == 2
     assert b"-o - writes one page" in capsysbinary.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [
+    ["--device", "potato"], ["--device", "cuda:x"], ["--beams", "1000"], ["--batch-size", "0"],
+])
+def test_bad_settings_are_one_line_exit_2(argv, tmp_path, capsys):
+    from omrformer.cli import main
+
+    page = Path(__file__).parent / "fixtures" / "staff" / "single_staff.png"
+    assert main(["transcribe", str(page), "-o", str(tmp_path / "x.musicxml"), *argv]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("omrformer: ") and "Traceback" not in err[0]
+
+
+def test_endless_inputs_and_control_characters_are_refused(tmp_path, capsys):
+    from omrformer.cli import main
+
+    assert main(["tokenize", "/dev/zero"]) == 2
+    assert "larger than" in capsys.readouterr().err
+    assert main(["check", "/dev/zero"]) == 2
+    assert "not a token file" in capsys.readouterr().err
+    tokens = tmp_path / "t.tokens"
+    tokens.write_text("<part> <staff> <clef:G2> <key:C-major> <time:4/4> <voice> <rest:whole> <bar>")
+    assert main(["detokenize", str(tokens), "--title", "a\x01b", "-o", str(tmp_path / "o.musicxml")]) == 2
+    assert "control characters" in capsys.readouterr().err
+    assert not (tmp_path / "o.musicxml").exists()

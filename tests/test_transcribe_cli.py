@@ -127,4 +127,4 @@ def test_overlay_is_drawn(model_dir, tmp_path, capsys):
 
 def test_bad_arguments_exit_2(capsys):
     assert main(["transcribe", "x.png", "--beams", "0"]) == 2
-    assert "--beams must be at least 1" in capsys.readouterr().err
+    assert "--beams must be between 1 and 64" in capsys.readouterr().err

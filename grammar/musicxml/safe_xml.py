@@ -135,9 +135,11 @@ def load_root(source: str | Path | bytes, name: str | None = None) -> tuple[etre
         path = Path(source)
         name = name or str(path)
         try:
-            if path.stat().st_size > MAX_XML_BYTES:
+            # Bounded read, not stat: /dev/zero or a pipe reports size 0 and never ends.
+            with path.open("rb") as fh:
+                data = fh.read(MAX_XML_BYTES + 1)
+            if len(data) > MAX_XML_BYTES:
                 raise MusicXMLError(f"{name}: file larger than {MAX_XML_BYTES} bytes")
-            data = path.read_bytes()
         except OSError as err:
             raise MusicXMLError(f"{name}: cannot read ({err.strerror or err})") from None
     if data[:4] == b"PK\x03\x04":
