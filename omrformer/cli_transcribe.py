@@ -3,7 +3,9 @@
 Loaded by ``omrformer.cli`` only when the command runs (torch is imported in :func:`run`, never at
 start-up). One output per page: ``NAME.musicxml`` (or ``NAME.tokens`` with ``--format tokens``),
 ``NAME-pN`` for page N of a multi-page file. Every failed page is one line on stderr; the others
-still complete. Exit status: 0 all pages written, 1 some page failed, 2 nothing could run (bad model,
+still complete. Each page is written as soon as it is read, so a killed run keeps its finished
+pages; a rerun skips inputs whose outputs are newer than they are (``--overwrite`` redoes them).
+Exit status: 0 all pages written, 1 some page failed, 2 nothing could run (bad model,
 bad arguments).
 """
 
@@ -42,6 +44,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-length", type=int, default=None, help="longest output in tokens")
     p.add_argument("--threads", type=int, default=None,
                    help="CPU threads for torch (default: torch's choice; 1 is best on busy machines)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="transcribe inputs again even when their outputs are newer (default: skip them)")
     p.add_argument("--overlay", metavar="PNG",
                    help="also draw the detected staves and found measures: a .png (one page) or a folder")
 
@@ -87,21 +91,68 @@ def output_stems(files: list[Path], output: str | None) -> dict[Path, str]:
     return stems
 
 
-def _output_paths(pages: list, args: argparse.Namespace, stems: dict[Path, str]) -> list[Path]:
-    """Where each page's output goes (see the module docstring)."""
+def _page_path(page, args: argparse.Namespace, stems: dict[Path, str], single: bool) -> Path:
+    """Where one page's output goes: ``-o FILE`` for a lone page, else ``STEM[-pN].SUFFIX``."""
     suffix = ".musicxml" if args.format == "musicxml" else ".tokens"
     out = Path(args.output) if args.output else None
-    if out is not None and len(pages) == 1 and out.suffix.lower() in _FILE_SUFFIXES[args.format]:
-        return [out]
-    paths = []
-    for page in pages:
-        src = Path(page.source)
-        base = stems.get(src, src.stem)
-        stem = base if page.page is None else f"{base}-p{page.page}"
-        folder = out if out is not None else src.parent
-        paths.append(folder / f"{stem}{suffix}")
-    return paths
+    if out is not None and out.suffix.lower() in _FILE_SUFFIXES[args.format]:
+        if single:
+            return out
+        # one multi-page input into a file name: its pages go beside it, numbered
+        return out.with_name(f"{out.stem}-p{page.page}{out.suffix}")
+    src = Path(page.source)
+    base = stems.get(src, src.stem)
+    stem = base if page.page is None else f"{base}-p{page.page}"
+    return (out if out is not None else src.parent) / f"{stem}{suffix}"
 
+
+def _up_to_date(file: Path, args: argparse.Namespace, stems: dict[Path, str], single: bool) -> bool:
+    """The input's output(s) exist and are newer than it (a single page, or pages -p1.. of a file)."""
+    from omrformer.transcribe import PageResult
+
+    made = file.stat().st_mtime
+    first = _page_path(PageResult(str(file)), args, stems, single)
+    if first.is_file():
+        return first.stat().st_mtime >= made
+    numbered = _page_path(PageResult(str(file), page=1), args, stems, False)
+    outs = sorted(numbered.parent.glob(numbered.name.replace("-p1", "-p*", 1)))
+    return bool(outs) and numbered.is_file() and all(o.stat().st_mtime >= made for o in outs)
+
+
+def _write_page(page, args: argparse.Namespace, stems: dict[Path, str], single: bool, to_stdout: bool) -> bool:
+    """Write one transcribed page (and its overlay); False (said on stderr) when it cannot be."""
+    from grammar.human import to_human
+    from omrformer.cli import write_atomic
+
+    # A page without an error always carries both its tokens and its MusicXML (Transcriber._finish).
+    assert page.tokens is not None and page.musicxml is not None
+    data = page.musicxml if args.format == "musicxml" else to_human(page.tokens).encode()
+    if to_stdout:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+    else:
+        path = _page_path(page, args, stems, single)
+        try:
+            if path.is_file():
+                logger.warning("%s: replacing the existing output %r", page.name, str(path))
+            path.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(path, data)
+        except OSError as err:
+            print(f"omrformer: {str(path)!r}: cannot write ({err.strerror or err})", file=sys.stderr)
+            return False
+        logger.info("%s -> %s", page.name, path)
+    if args.overlay:
+        from omrformer.overlay import draw_overlay
+
+        target = _overlay_path(page, args, single=single)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            draw_overlay(page).save(str(target) + ".tmp.png")
+            os.replace(str(target) + ".tmp.png", target)
+        except OSError as err:
+            print(f"omrformer: overlay {str(target)!r}: cannot write ({err.strerror or err})", file=sys.stderr)
+            return False
+    return True
 
 def _overlay_path(page, args: argparse.Namespace, single: bool) -> Path:
     target = Path(args.overlay)
@@ -113,14 +164,13 @@ def _overlay_path(page, args: argparse.Namespace, single: bool) -> Path:
 
 def run(args: argparse.Namespace) -> int:
     """Run the command; returns the exit status."""
-    from omrformer.cli import CommandError, write_atomic
+    from omrformer.cli import CommandError
 
     _check_args(args)
     if args.threads:
         import torch
 
         torch.set_num_threads(args.threads)
-    from grammar.human import to_human
     from omrformer.transcribe import Transcriber, TranscriptionError, expand_inputs
 
     files = [f for f, problem in expand_inputs(args.inputs) if problem is None]
@@ -134,48 +184,49 @@ def run(args: argparse.Namespace) -> int:
     except TranscriptionError as err:
         raise CommandError(str(err)) from None
 
-    pages = list(engine.run(args.inputs, progress=sys.stderr.isatty()))
-    done = [p for p in pages if p.error is None]
-    failed = len(pages) - len(done)
-    for page in pages:
-        if page.error:
-            print(f"omrformer: {page.error}", file=sys.stderr)
-        elif page.repair:
-            print(f"omrformer: {page.name}: {page.repair}", file=sys.stderr)
-        if page.notes:
-            print(f"omrformer: {page.name}: staves reconciled: {'; '.join(page.notes)}", file=sys.stderr)
-    if to_stdout and len(done) > 1:
-        raise CommandError(f"-o - writes one page to standard output; the input has {len(done)} pages")
-    paths = dict(zip(map(id, pages), _output_paths(pages, args, stems), strict=True))
-    for page in done:
-        path = paths[id(page)]
-        # A page without an error always carries both its tokens and its MusicXML (Transcriber._finish).
-        assert page.tokens is not None and page.musicxml is not None
-        data = page.musicxml if args.format == "musicxml" else to_human(page.tokens).encode()
-        if to_stdout:
-            sys.stdout.buffer.write(data)
-            sys.stdout.flush()
-            continue
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            write_atomic(path, data)
-        except OSError as err:
-            print(f"omrformer: {path}: cannot write ({err.strerror or err})", file=sys.stderr)
-            failed += 1
-            continue
-        logger.info("%s -> %s", page.name, path)
-        if args.overlay:
-            from omrformer.overlay import draw_overlay
+    # Each page is written as soon as it is read: a killed archive run keeps what it finished,
+    # and a rerun skips inputs whose outputs are newer than they are (--overwrite redoes them).
+    problems = [(f, problem) for f, problem in expand_inputs(args.inputs) if problem]
+    total = written = failed = skipped = 0
+    for _, problem in problems:
+        print(f"omrformer: {problem}", file=sys.stderr)
+        total += 1
+        failed += 1
+    single = len(files) == 1
+    progress = None
+    if sys.stderr.isatty() and len(files) > 1:
+        from tqdm import tqdm
 
-            target = _overlay_path(page, args, single=len(done) == 1)
-            try:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                draw_overlay(page).save(str(target) + ".tmp.png")
-                os.replace(str(target) + ".tmp.png", target)
-            except OSError as err:
-                print(f"omrformer: overlay {str(target)!r}: cannot write ({err.strerror or err})",
-                      file=sys.stderr)
+        progress = tqdm(total=len(files), unit="file", desc="transcribe")
+    for file in files:
+        if progress is not None:
+            progress.update(1)
+        if not to_stdout and not args.overwrite and _up_to_date(file, args, stems, single):
+            logger.info("%s: output up to date, skipped (--overwrite to redo)", file)
+            skipped += 1
+            continue
+        pages = list(engine.run([file]))
+        if to_stdout and len(pages) > 1:
+            raise CommandError(f"-o - writes one page to standard output; {str(file)!r} has {len(pages)} pages")
+        for page in pages:
+            total += 1
+            if page.error:
+                print(f"omrformer: {page.error}", file=sys.stderr)
                 failed += 1
-    if len(pages) > 1 or failed:
-        print(f"omrformer: {len(done)} of {len(pages)} pages transcribed", file=sys.stderr)
+                continue
+            if page.repair:
+                print(f"omrformer: {page.name}: {page.repair}", file=sys.stderr)
+            if page.notes:
+                print(f"omrformer: {page.name}: staves reconciled: {'; '.join(page.notes)}", file=sys.stderr)
+            if _write_page(page, args, stems, single and len(pages) == 1, to_stdout):
+                written += 1
+            else:
+                failed += 1
+    if progress is not None:
+        progress.close()
+    if skipped:
+        print(f"omrformer: {skipped} input(s) skipped: their outputs are newer (--overwrite to redo)",
+              file=sys.stderr)
+    if total > 1 or failed:
+        print(f"omrformer: {written} of {total} pages transcribed", file=sys.stderr)
     return 1 if failed else 0

@@ -120,3 +120,30 @@ def test_endless_inputs_and_control_characters_are_refused(tmp_path, capsys):
     assert main(["detokenize", str(tokens), "--title", "a\x01b", "-o", str(tmp_path / "o.musicxml")]) == 2
     assert "control characters" in capsys.readouterr().err
     assert not (tmp_path / "o.musicxml").exists()
+
+
+def test_a_rerun_skips_finished_pages_and_overwrite_redoes_them(model_dir, tmp_path, capsys):
+    import shutil
+
+    from omrformer.cli import main
+
+    src = Path(__file__).parent / "fixtures" / "staff" / "single_staff.png"
+    pages = tmp_path / "in"
+    pages.mkdir()
+    for name in ("a.png", "b.png"):
+        shutil.copy(src, pages / name)
+    out = tmp_path / "out"
+    opts = ["--model", str(model_dir), "--max-length", "16", "--layout", "page", "-o", str(out)]
+    assert main(["transcribe", str(pages), *opts]) == 0
+    first = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
+    assert set(first) == {"a.musicxml", "b.musicxml"}
+    capsys.readouterr()
+    assert main(["transcribe", str(pages), *opts]) == 0
+    assert "2 input(s) skipped" in capsys.readouterr().err
+    assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == first
+    os.utime(pages / "b.png")  # a changed input is read again; the other stays skipped
+    (out / "a.musicxml").touch()
+    assert main(["transcribe", str(pages), *opts]) == 0
+    assert "1 input(s) skipped" in capsys.readouterr().err
+    assert main(["transcribe", str(pages), *opts, "--overwrite"]) == 0
+    assert "skipped" not in capsys.readouterr().err
