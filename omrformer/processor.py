@@ -26,8 +26,8 @@ from grammar.human import to_human
 from grammar.vocab import VOCAB, Vocabulary
 from omrformer.vision.coordinates import patch_coordinates
 from omrformer.vision.image_io import load_image, normalize_contrast, rescale, to_gray
+from omrformer.vision.music_check import require_music
 from omrformer.vision.staff_detection import NoStaffFound, StaffLayout, detect_staves
-from omrformer.vision.staff_detection import require_staves as _require_staves
 
 log = logging.getLogger(__name__)
 
@@ -128,7 +128,7 @@ class OmrformerProcessor:
             gray = normalize_contrast(gray)
         layout = detect_staves(gray)
         if require_staves:
-            _require_staves(layout, source)
+            require_music(gray, layout, source)
         scale = 1.0
         if s.rescale and layout.staves:
             scale = float(np.clip(s.target_staff_space / layout.staff_space, s.min_scale, s.max_scale))

@@ -318,8 +318,8 @@ class Transcriber:
                 page.prepared = self.processor.prepare(image, require_staves=True, source=page.name)
                 page.staves = len(page.prepared.layout.staves)
                 ready.append(page)
-            except NoStaffFound:
-                page.error = f"{page.name}: no staff found: is this sheet music?"
+            except NoStaffFound as err:
+                page.error = str(err)
             except (ImageLoadError, ValueError) as err:
                 page.error = f"{page.name}: {err}"
         for start in range(0, len(ready), self.batch_size):
@@ -339,12 +339,13 @@ class Transcriber:
         from omrformer.processor import PreparedImage
         from omrformer.staff_reading import cut_staves, cut_systems, score_parts
         from omrformer.vision.image_io import load_image, normalize_contrast, rescale, to_gray
-        from omrformer.vision.staff_detection import detect_staves, require_staves
+        from omrformer.vision.music_check import require_music
+        from omrformer.vision.staff_detection import detect_staves
 
         gray = load_image(Path(image)) if isinstance(image, (str, os.PathLike)) else to_gray(image)
         if self.processor.settings.normalize_contrast:
             gray = normalize_contrast(gray)
-        layout = require_staves(detect_staves(gray), page.name)
+        layout = require_music(gray, detect_staves(gray), page.name)
         page.staves, page.layout = len(layout.staves), self.layout
         h, w = gray.shape
         page.prepared = PreparedImage(1.0 - gray, layout, 1.0, (h, w), page.name)
@@ -371,8 +372,8 @@ class Transcriber:
         for n, (page, image) in enumerate(items):
             try:
                 parts[n] = self._cut(page, image)
-            except NoStaffFound:
-                page.error = f"{page.name}: no staff found: is this sheet music?"
+            except NoStaffFound as err:
+                page.error = str(err)
             except (ImageLoadError, ValueError) as err:
                 page.error = f"{page.name}: {err}"
         todo = [(page, r) for page, _ in items if page.error is None for r in page.readings]
