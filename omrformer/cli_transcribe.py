@@ -205,10 +205,9 @@ def run(args: argparse.Namespace) -> int:
             logger.info("%s: output up to date, skipped (--overwrite to redo)", file)
             skipped += 1
             continue
-        pages = list(engine.run([file]))
-        if to_stdout and len(pages) > 1:
-            raise CommandError(f"-o - writes one page to standard output; {str(file)!r} has {len(pages)} pages")
-        for page in pages:
+        for page in engine.run([file]):  # pages come (and are written) one at a time
+            if to_stdout and page.page is not None:
+                raise CommandError(f"-o - writes one page to standard output; {str(file)!r} has several")
             total += 1
             if page.error:
                 print(f"omrformer: {page.error}", file=sys.stderr)
@@ -218,7 +217,7 @@ def run(args: argparse.Namespace) -> int:
                 print(f"omrformer: {page.name}: {page.repair}", file=sys.stderr)
             if page.notes:
                 print(f"omrformer: {page.name}: staves reconciled: {'; '.join(page.notes)}", file=sys.stderr)
-            if _write_page(page, args, stems, single and len(pages) == 1, to_stdout):
+            if _write_page(page, args, stems, single and page.page is None, to_stdout):
                 written += 1
             else:
                 failed += 1

@@ -423,7 +423,7 @@ class Transcriber:
 
     def run(self, inputs: Sequence[str | os.PathLike], progress: bool = False) -> Iterator[PageResult]:
         """Transcribe files and directories page by page, yielding results in input order."""
-        from omrformer.vision.image_io import ImageLoadError, load_pages
+        from omrformer.vision.image_io import ImageLoadError, iter_pages
 
         files = expand_inputs(inputs)
         bar = None
@@ -435,15 +435,14 @@ class Transcriber:
             if problem:
                 yield PageResult(str(path), error=problem)
             else:
+                # One page at a time: a long PDF is never decoded whole, and each page's result
+                # is out (and written by the CLI) before the next is rendered.
                 try:
-                    images = load_pages(path)
+                    count, images = iter_pages(path)
+                    for i, image in enumerate(images):
+                        yield from self.pages([(PageResult(str(path), page=i + 1 if count > 1 else None), image)])
                 except ImageLoadError as err:
                     yield PageResult(str(path), error=str(err))
-                else:
-                    numbered = len(images) > 1
-                    items = [(PageResult(str(path), page=i + 1 if numbered else None), im)
-                             for i, im in enumerate(images)]
-                    yield from self.pages(items)
             if bar is not None:
                 bar.update(1)
         if bar is not None:

@@ -147,3 +147,22 @@ def test_a_rerun_skips_finished_pages_and_overwrite_redoes_them(model_dir, tmp_p
     assert "1 input(s) skipped" in capsys.readouterr().err
     assert main(["transcribe", str(pages), *opts, "--overwrite"]) == 0
     assert "skipped" not in capsys.readouterr().err
+
+
+def test_a_giant_pdf_page_is_refused_before_it_is_rendered(tmp_path):
+    pytest.importorskip("pypdfium2")
+    import pypdfium2 as pdfium
+
+    from omrformer.vision.image_io import ImageLoadError, iter_pages
+
+    pdf = pdfium.PdfDocument.new()
+    pdf.new_page(72 * 8.5, 72 * 11)
+    pdf.new_page(72 * 200, 72 * 200)  # 200 x 200 inches: 6e9 pixels at 300 dpi
+    path = tmp_path / "giant.pdf"
+    pdf.save(str(path))
+    count, pages = iter_pages(path)
+    assert count == 2
+    first = next(pages)  # the normal page renders; nothing else has been decoded yet
+    assert first.ndim == 2
+    with pytest.raises(ImageLoadError, match="page 2 of 200x200 inches"):
+        next(pages)

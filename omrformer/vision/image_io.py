@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
@@ -47,8 +48,9 @@ def to_gray(image: Image.Image | np.ndarray) -> np.ndarray:
     return np.clip(arr.astype(np.float32), 0.0, 1.0)
 
 
-def load_pdf(path: Path, dpi: int = PDF_DPI) -> list[np.ndarray]:
-    """Render every page of a PDF at ``dpi`` (needs the optional ``pypdfium2`` package)."""
+def _pdf_pages(path: Path, dpi: int) -> tuple[int, Iterator[np.ndarray]]:
+    """(page count, pages rendered one at a time at ``dpi``); each page is size-checked before it
+    is rendered, so a tiny PDF with a 200-inch page is refused, not rendered out of memory."""
     if importlib.util.find_spec("pypdfium2") is None:
         raise ImageLoadError(
             f"{path}: reading PDF needs the optional package pypdfium2 (pip install pypdfium2)"
@@ -57,40 +59,86 @@ def load_pdf(path: Path, dpi: int = PDF_DPI) -> list[np.ndarray]:
 
     try:
         doc = pdfium.PdfDocument(str(path))
-        pages = [to_gray(doc[i].render(scale=dpi / 72).to_pil()) for i in range(len(doc))]
+        count = len(doc)
     except pdfium.PdfiumError as exc:
         raise ImageLoadError(f"{path}: not a readable PDF ({exc})") from None
-    if not pages:
+    if not count:
         raise ImageLoadError(f"{path}: the PDF has no pages")
-    return pages
+
+    def pages() -> Iterator[np.ndarray]:
+        for i in range(count):
+            try:
+                page = doc[i]
+                w, h = page.get_size()  # points
+                pixels = (w * dpi / 72) * (h * dpi / 72)
+                if pixels > MAX_PIXELS:
+                    raise ImageLoadError(f"{path}: page {i + 1} of {w / 72:.0f}x{h / 72:.0f} inches is "
+                                         f"{pixels:.0f} pixels at {dpi} dpi, more than {MAX_PIXELS}")
+                yield to_gray(page.render(scale=dpi / 72).to_pil())
+            except pdfium.PdfiumError as exc:
+                raise ImageLoadError(f"{path}: page {i + 1} is not readable ({exc})") from None
+
+    return count, pages()
 
 
-def load_pages(path: str | Path, pdf_dpi: int = PDF_DPI) -> list[np.ndarray]:
-    """All pages of an image or PDF file, each (H, W) float32 in [0, 1].
+def _raster_pages(path: Path) -> tuple[int, Iterator[np.ndarray]]:
+    try:
+        img = Image.open(path)
+    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
+        raise ImageLoadError(f"{path}: not a readable image ({exc})") from None
+    if img.width * img.height > MAX_PIXELS:
+        img.close()
+        raise ImageLoadError(f"{path}: image of {img.width}x{img.height} pixels is too large")
+    if img.width == 0 or img.height == 0:
+        img.close()
+        raise ImageLoadError(f"{path}: empty image")
+    count = getattr(img, "n_frames", 1)
 
-    Multi-frame TIFFs give one page per frame.
+    def pages() -> Iterator[np.ndarray]:
+        try:
+            for frame in range(count):
+                img.seek(frame)
+                if img.width * img.height > MAX_PIXELS:  # every frame of a TIFF has its own size
+                    raise ImageLoadError(f"{path}: frame {frame + 1} of {img.width}x{img.height} pixels "
+                                         "is too large")
+                yield to_gray(img)
+        except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
+            raise ImageLoadError(f"{path}: not a readable image ({exc})") from None
+        finally:
+            img.close()
+
+    return count, pages()
+
+
+def iter_pages(path: str | Path, pdf_dpi: int = PDF_DPI) -> tuple[int, Iterator[np.ndarray]]:
+    """(page count, the pages decoded one at a time): a 1000-page PDF or TIFF never sits in memory
+    whole. Each page is (H, W) float32 in [0, 1] and obeys the same pixel limit in every format.
 
     Raises:
-        ImageLoadError: the file is missing, unreadable, empty or too large.
+        ImageLoadError: the file is missing, unreadable, empty or too large (the iterator raises it
+            for a bad page when that page is reached).
     """
     path = Path(path)
     if not path.is_file():
         raise ImageLoadError(f"{path}: no such file")
     if path.suffix.lower() == ".pdf":
-        return load_pdf(path, pdf_dpi)
-    try:
-        with Image.open(path) as img:
-            if img.width * img.height > MAX_PIXELS:
-                raise ImageLoadError(f"{path}: image of {img.width}x{img.height} pixels is too large")
-            if img.width == 0 or img.height == 0:
-                raise ImageLoadError(f"{path}: empty image")
-            pages = []
-            for frame in range(getattr(img, "n_frames", 1)):
-                img.seek(frame)
-                pages.append(to_gray(img))
-    except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
-        raise ImageLoadError(f"{path}: not a readable image ({exc})") from None
-    return pages
+        return _pdf_pages(path, pdf_dpi)
+    return _raster_pages(path)
+
+
+def load_pdf(path: Path, dpi: int = PDF_DPI) -> list[np.ndarray]:
+    """Render every page of a PDF at ``dpi`` (needs the optional ``pypdfium2`` package)."""
+    return list(_pdf_pages(path, dpi)[1])
+
+
+def load_pages(path: str | Path, pdf_dpi: int = PDF_DPI) -> list[np.ndarray]:
+    """All pages of an image or PDF file, each (H, W) float32 in [0, 1] (multi-frame TIFFs give
+    one page per frame). Prefer :func:`iter_pages` for files that may hold many pages.
+
+    Raises:
+        ImageLoadError: the file is missing, unreadable, empty or too large.
+    """
+    return list(iter_pages(path, pdf_dpi)[1])
 
 
 def load_image(path: str | Path) -> np.ndarray:
