@@ -201,3 +201,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except MemoryError:
+        print("omrformer: out of memory (try --batch-size 1, fewer --beams, or a smaller page)", file=sys.stderr)
+        return 2
+    except OSError as err:
+        # Output that cannot be written (stdout on a full disk); input errors are CommandErrors.
+        print(f"omrformer: cannot write output ({err.strerror or err})", file=sys.stderr)
+        return 1

@@ -166,3 +166,18 @@ def test_a_giant_pdf_page_is_refused_before_it_is_rendered(tmp_path):
     assert first.ndim == 2
     with pytest.raises(ImageLoadError, match="page 2 of 200x200 inches"):
         next(pages)
+
+
+def test_stdout_on_a_full_disk_is_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    if not Path("/dev/full").exists():
+        pytest.skip("no /dev/full on this system")
+    score = Path(__file__).parent / "golden" / "clefs.musicxml"
+    with open("/dev/full", "wb") as full:
+        res = subprocess.run([sys.executable, "-m", "omrformer", "tokenize", str(score)], stdout=full,
+                             stderr=subprocess.PIPE, text=True, timeout=120,
+                             env={**os.environ, "OMP_NUM_THREADS": "1"})
+    assert res.returncode == 1
+    assert res.stderr.strip().splitlines() == ["omrformer: cannot write output (No space left on device)"]
