@@ -181,3 +181,18 @@ def test_stdout_on_a_full_disk_is_one_line(tmp_path):
                              env={**os.environ, "OMP_NUM_THREADS": "1"})
     assert res.returncode == 1
     assert res.stderr.strip().splitlines() == ["omrformer: cannot write output (No space left on device)"]
+
+
+def test_a_corrupt_mxl_container_is_exit_2_for_tokenize_and_check(tmp_path, capsys):
+    import zipfile
+
+    from omrformer.cli import main
+
+    bad = tmp_path / "bad.mxl"
+    with zipfile.ZipFile(bad, "w") as z:
+        z.writestr("META-INF/container.xml", "<container><rootfiles><rootfile full-path=")
+        z.writestr("s.xml", "<score-partwise/>")
+    for command in ("tokenize", "check"):
+        assert main([command, str(bad)]) == 2  # not check's 1 ("violations found")
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and "container.xml: not well-formed XML" in err[0]
