@@ -21,6 +21,27 @@ from omrformer.evaluation.metrics import TokenMetrics
 logger = logging.getLogger(__name__)
 
 
+def freeze_modules(model: torch.nn.Module, names: list[str]) -> int:
+    """Stop training the parameters of the named modules (and their children); returns how many
+    parameters were frozen. Raises ``ValueError`` for a name that is not a module of ``model``."""
+    modules = dict(model.named_modules())
+    unknown = [n for n in names if n not in modules or not n]
+    if unknown:
+        top = sorted({n.split(".")[0] for n in modules if n})
+        raise ValueError(f"freeze: no module named {', '.join(map(repr, unknown))} "
+                         f"(top-level modules: {', '.join(top)})")
+    frozen = 0
+    for name in names:
+        for p in modules[name].parameters():
+            if p.requires_grad:
+                p.requires_grad_(False)
+                frozen += p.numel()
+    if not any(p.requires_grad for p in model.parameters()):
+        raise ValueError(f"freeze: {names} freezes every parameter; nothing would train")
+    logger.info("froze %d parameters in %s", frozen, ", ".join(names))
+    return frozen
+
+
 class OmrformerLightning(pl.LightningModule):
     """Trains an :class:`OmrformerModel` with AdamW and a warm-up + cosine learning-rate schedule.
 
@@ -39,6 +60,9 @@ class OmrformerLightning(pl.LightningModule):
         schedule: ``"auto"``: with the trainer's ``max_time`` set, the cosine runs over that time
             budget (progress = elapsed training time / max_time, so it ends when the run ends);
             otherwise over ``total_steps``. ``"steps"`` forces the step schedule.
+        freeze: Module names whose parameters are not trained (``[encoder]``, ``[decoder]``,
+            ``[encoder.patch_embed]``: a name and everything below it), for fine-tuning a
+            checkpoint on few samples. A name that matches no module is an error.
     """
 
     def __init__(
@@ -54,6 +78,7 @@ class OmrformerLightning(pl.LightningModule):
         min_lr_ratio: float = 0.05,
         val_ser_batches: int = 4,
         schedule: str = "auto",
+        freeze: list[str] | None = None,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
@@ -74,6 +99,8 @@ class OmrformerLightning(pl.LightningModule):
                 f"labels may be {max_target_length} tokens long but the model's position table holds "
                 f"{self.model.config.max_target_length}"
             )
+        if freeze:
+            freeze_modules(self.model, freeze)
         if schedule not in ("auto", "steps"):
             raise ValueError(f"schedule must be 'auto' or 'steps', got {schedule!r}")
         self._val_tokens = TokenMetrics()
