@@ -90,3 +90,14 @@ def test_the_cli_refuses_a_text_page_with_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "is this sheet music?" in err and "Traceback" not in err
     assert not (tmp_path / "out.musicxml").exists()
+
+
+@pytest.mark.parametrize("name", ["single_staff", "page_two_parts"])
+def test_faded_scans_pass(name):
+    """Light-grey lines on grey paper (a faded scan) are still continuous lines."""
+    rng = np.random.default_rng(0)
+    gray = load_image(ROOT / "tests/fixtures/staff" / f"{name}.png")
+    faded = np.clip(0.62 + 0.25 * gray + 0.03 * rng.standard_normal(gray.shape), 0, 1).astype(np.float32)
+    layout = detect_staves(faded)
+    assert layout.staves
+    assert require_music(faded, layout, name) is layout
