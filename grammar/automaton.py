@@ -38,7 +38,7 @@ from grammar.phases import (
 )
 from grammar.policy import Policy
 from grammar.structure import StructureMixin
-from grammar.vocab import VOCAB, Vocabulary
+from grammar.vocab import VOCAB, Vocabulary, number_arg, split_token
 
 
 class GrammarError(ValueError):
@@ -184,7 +184,9 @@ class ScoreAutomaton(EventMixin, StructureMixin, MaskMixin):
         t = self.time[self.flat] if 0 <= self.flat < len(self.time) else None
         if not t:
             return "?"
-        return t[0][5:] if len(t) == 1 else f"{t[1][2:]}/{t[2][2:]}"
+        if len(t) == 1:
+            return split_token(t[0])[1] or "?"
+        return f"{number_arg(t[1])}/{number_arg(t[2])}"
 
     def short_ok(self) -> bool:
         """Whether the current voice may end before the measure is full."""

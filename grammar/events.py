@@ -13,6 +13,7 @@ from grammar.automaton_state import AutomatonState
 from grammar.durations import DURATION_TYPES, format_quarters
 from grammar.fill import PLAIN
 from grammar.phases import BODY, DUR, PITCH, PITCH2, TUPA
+from grammar.vocab import split_token
 
 
 class EventMixin(AutomatonState):
@@ -88,7 +89,7 @@ class EventMixin(AutomatonState):
             if self.policy.chord_ascending and p < self.last_pitch:
                 self._fail(
                     "chord-order",
-                    f"chord notes go from low to high, but {self.vocab.tokens[tid][6:]} "
+                    f"chord notes go from low to high, but {split_token(self.vocab.tokens[tid])[1]} "
                     "is below the note before it",
                 )
             self.last_pitch = p

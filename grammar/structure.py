@@ -13,11 +13,10 @@ from grammar import classes as C
 from grammar.automaton_state import AutomatonState
 from grammar.durations import format_quarters, measure_ticks
 from grammar.phases import BODY, DONE, MSTART, PART, STAFF, TNUM
+from grammar.vocab import TIME_SYMBOLS
 
 if TYPE_CHECKING:
     from grammar.automaton import GrammarError
-
-_TIME_SYMBOL = {"time:C": (4, 4), "time:C|": (2, 2)}
 
 
 class StructureMixin(AutomatonState):
@@ -97,7 +96,7 @@ class StructureMixin(AutomatonState):
                 self.phase = TNUM
             else:
                 tok = self.vocab.tokens[tid]
-                self._set_time(*_TIME_SYMBOL[tok], (tok,))
+                self._set_time(*TIME_SYMBOLS[tok], (tok,))
                 self.attr_level = 3
             return
         if c != C.VOICE:
