@@ -68,16 +68,16 @@ def grammar_targets(
 ) -> GrammarTargets:
     """Run the automaton over one label row (no -100) and collect the loss targets."""
     auto = ScoreAutomaton(policy, vocab)
-    tc = auto.tc
+    tc = auto.classes
     allowed: list[np.ndarray] = []
     events: list[tuple[int, int, int, int, int, int]] = []  # pos, dots, num, den, mlen, group
     groups: dict[tuple[int, int, int], int] = {}
     targets: list[float] = []
     for pos, tid in enumerate(labels):
         allowed.append(auto.allowed_mask())
-        is_timed = auto.phase == DUR and auto.ev in (C.NOTE, C.REST, C.SPACE) and tc.cls[tid] == C.DUR
+        is_timed = auto.phase == DUR and auto.event_class in (C.NOTE, C.REST, C.SPACE) and tc.cls[tid] == C.DUR
         if is_timed:
-            key = (auto.measure, auto.flat, auto.voice)
+            key = (auto.measure, auto.staff_index, auto.voice)
             g = groups.setdefault(key, len(groups))
             if g == len(targets):
                 targets.append(0.0)
@@ -86,7 +86,7 @@ def grammar_targets(
             dots = 0
             while pos + 1 + dots < len(labels) and tc.cls[labels[pos + 1 + dots]] == C.DOT and dots < 3:
                 dots += 1
-            mlen = auto.mlen[auto.flat]
+            mlen = auto.mlen[auto.staff_index]
             ticks = mlen if x == C.MEASURE_DUR else PLAIN[x, dots] * n / a
             targets[g] += float(ticks)
             events.append((pos, dots, n, a, mlen, g))

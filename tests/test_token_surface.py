@@ -57,3 +57,10 @@ def test_consumers_agree_on_cut_time() -> None:
         auto.step(t)
     assert auto.mlen == [measure_ticks(2, 2)]
     assert classify(["time:C|", "time", "n:3", "n:4"]) == ["time"] * 4
+
+
+def test_every_phase_says_what_it_wants() -> None:
+    from grammar.phases import PHASE_WANTS, Phase
+
+    assert set(PHASE_WANTS) == set(Phase)
+    assert all(PHASE_WANTS.values())
