@@ -92,6 +92,9 @@ class ScoreAutomaton(EventMixin, StructureMixin, MaskMixin):
         self._reset_voice()
         self.measure_short = False
         self.must_end = False
+        # (min_to_finish, pos) when last computed: lets the logits processor skip the plan while
+        # max_length is far away (grammar/masks.py, min_to_finish_bound).
+        self.finish_known: tuple[int, int] | None = None
 
     # ----------------------------------------------------------------- public API
     def copy(self) -> ScoreAutomaton:

@@ -52,6 +52,7 @@ class AutomatonState:
     time_num: int
     measure_short: bool
     must_end: bool
+    finish_known: tuple[int, int] | None
 
     # The current voice (reset by _reset_voice).
     ticks_left: int

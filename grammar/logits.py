@@ -87,7 +87,11 @@ class GrammarLogitsProcessor(LogitsProcessor):
             mask = state.allowed_mask()
         else:
             budget = self.max_length - cur_len
-            mtf = state.min_to_finish()
+            # Far from max_length an upper bound (no plan run) is enough to pick the plain mask;
+            # the plan runs only when the bound comes within closing_slack of the budget.
+            mtf = state.min_to_finish_bound(self.closing_slack)
+            if budget - mtf < self.closing_slack:
+                mtf = state.min_to_finish()
             if mtf > budget:
                 raise GrammarError(
                     "unterminated",

@@ -290,7 +290,23 @@ class MaskMixin(AutomatonState):
         """
         if self.phase == DONE:
             return 0
-        return self.copy()._run_plan()
+        n = self.copy()._run_plan()
+        self.finish_known = (n, self.pos)
+        return n
+
+    def min_to_finish_bound(self, growth: int) -> int:
+        """An upper bound on ``min_to_finish`` without running the plan, assuming no token grows
+        the plan by more than ``growth`` tokens (see ``GrammarLogitsProcessor.closing_slack``).
+
+        It is the last exact value plus ``growth`` per token stepped since (exact when nothing was
+        stepped since); a state never measured gets the exact value.
+        """
+        if self.phase == DONE:
+            return 0
+        if self.finish_known is None:
+            return self.min_to_finish()
+        n, pos = self.finish_known
+        return n + growth * (self.pos - pos)
 
     def _run_plan(self) -> int:
         """Follow the plan on this (throw-away) state and count its tokens."""
