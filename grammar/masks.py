@@ -42,17 +42,19 @@ class MaskMixin(AutomatonState):
         more = self.fills.fillable_vec(r[..., None] - units).any(axis=-1)
         return self.fills.fillable_vec(r) | more
 
-    def _cached(self, key: tuple, fn: Callable[[], T]) -> T:
+    def _cached(self, key: str, ticks: int, tup: tuple[int, int] | None, fn: Callable[[], T]) -> T:
+        """``fn()`` memoised on what it depends on: ``ticks`` left, the tuplet and may-be-short."""
         cache = self.fills.cache
-        full = (*key, self.ticks_left, self.tup, self.short_ok())
+        full = (key, ticks, tup, self.short_ok())
         if full not in cache:
             if len(cache) > 200_000:
                 cache.clear()
             cache[full] = fn()
-        return cast(T, cache[full])  # the key's first part names the fn that filled the entry
+        return cast(T, cache[full])  # the key names the fn that filled the entry
 
     def _valid_table(self) -> np.ndarray:
-        """(9, 4): which (type, dots) keep the voice finishable if taken now (from R0)."""
+        """(9, 4): which (type, dots) keep the voice finishable if taken now (from the ticks left
+        before the pending event)."""
 
         def compute() -> np.ndarray:
             units = PLAIN if self.tup is None else self.fills.scaled[self.tup]
@@ -60,11 +62,7 @@ class MaskMixin(AutomatonState):
             fin = self._fin_out(r) if self.tup is None else self._fin_tup(r, self.tup)
             return (units > 0) & fin
 
-        saved, self.ticks_left = self.ticks_left, self.ticks_before_event
-        try:
-            return self._cached(("valid",), compute)
-        finally:
-            self.ticks_left = saved
+        return self._cached("valid", self.ticks_before_event, self.tup, compute)
 
     def _measure_rest_ok(self) -> bool:
         full_measure_left = self.ticks_left == self.mlen[self.staff_index]
@@ -83,19 +81,15 @@ class MaskMixin(AutomatonState):
             units = self.fills.unit_arrays[self.tup]
             return bool(self._fin_tup(self.ticks_left - units, self.tup).any())
 
-        return self._cached(("event",), compute)
+        return self._cached("event", self.ticks_left, self.tup, compute)
 
     def _ratio_fits(self, a: int, n: int) -> bool:
         if (a, n) not in self.fills.ratio_set or self.ticks_left <= 0:
             return False
-        saved = self.tup
-        self.tup = (a, n)
-        try:
-            return self._cached(
-                ("ratio",), lambda: bool(self._fin_tup(self.ticks_left - self.fills.unit_arrays[(a, n)], (a, n)).any())
-            )
-        finally:
-            self.tup = saved
+        units = self.fills.unit_arrays[(a, n)]
+        return self._cached(
+            "ratio", self.ticks_left, (a, n), lambda: bool(self._fin_tup(self.ticks_left - units, (a, n)).any())
+        )
 
     def _actual_ok(self, a: int) -> bool:
         return any(self._ratio_fits(a, n) for (aa, n) in self.fills.ratios if aa == a)
@@ -103,7 +97,9 @@ class MaskMixin(AutomatonState):
     def _tuplet_fits(self) -> bool:
         if self.tup is not None or self.full or self.ticks_left <= 0:
             return False
-        return self._cached(("tuplet",), lambda: any(self._ratio_fits(a, n) for a, n in self.fills.ratios))
+        return self._cached(
+            "tuplet", self.ticks_left, self.tup, lambda: any(self._ratio_fits(a, n) for a, n in self.fills.ratios)
+        )
 
     # ---------------------------------------------------------------- masks
     def allowed_mask(self) -> np.ndarray:
