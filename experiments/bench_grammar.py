@@ -1,11 +1,15 @@
-"""Per-step cost of GrammarLogitsProcessor for batch 1/8/32 (to compare with a decoder step).
+"""Per-step cost of GrammarLogitsProcessor for batch 1/8/32/64 (to compare with a decoder step).
 
 Replays random grammatical sequences of length ``--steps`` through the processor one step at a
 time, as ``generate`` would (growing ``(batch, cur_len)`` ids), and reports mean ms per call,
 with ``max_length`` far away (plain masks) and with every step in closing mode (each candidate
 checked against the completion plan).
 
-    OMP_NUM_THREADS=1 .venv/bin/python experiments/bench_grammar.py
+    OMP_NUM_THREADS=1 .venv/bin/python experiments/bench_grammar.py [--model small]
+
+With ``--model PRESET`` it also times one decoder step of that preset (random weights, KV cache,
+greedy) at the same number of rows, each row attending to one staff image's memory, and prints
+the grammar's share of it: the number the staff-by-staff page reader pays per step.
 """
 
 from __future__ import annotations
@@ -41,17 +45,51 @@ def bench(batch: int, steps: int, max_length: int, seed: int = 0) -> float:
     return 1000 * (time.perf_counter() - t0) / steps
 
 
+STAFF = (128, 1024)  # one staff crop at a 10 px staff space
+
+
+def model_step_ms(preset: str, batch: int, steps: int) -> float:
+    """Mean ms per decoder step of ``generate`` (greedy, KV cache) for ``batch`` staff rows."""
+    from omrformer.configuration import OmrformerConfig
+    from omrformer.modeling.encoder import EncoderOutput
+    from omrformer.modeling.model import OmrformerModel
+
+    torch.manual_seed(0)
+    model = OmrformerModel(OmrformerConfig.from_preset(preset)).eval()
+    with torch.no_grad():
+        one = model.encode(torch.rand(1, 1, *STAFF))
+        memory = EncoderOutput(**{k: v.expand(batch, *v.shape[1:]).contiguous() for k, v in one.items()})
+        t0 = time.perf_counter()
+        out = model.generate(encoder_outputs=memory, max_length=steps + 1, min_length=steps + 1,
+                             num_beams=1, do_sample=False, use_cache=True)
+        dt = time.perf_counter() - t0
+    return 1000 * dt / (out.shape[1] - 1)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--steps", type=int, default=120)
+    ap.add_argument("--batches", type=int, nargs="+", default=[1, 8, 32, 64],
+                    help="rows per call (a page of 10-30 staves at beam 4 is 40-120 rows)")
+    ap.add_argument("--model", help="also time a decoder step of this preset (tiny/small/base)")
+    ap.add_argument("--model-steps", type=int, default=32, help="decoder steps per model measurement")
     args = ap.parse_args()
     torch.set_num_threads(1)
-    print("| batch | ms/step, max_length far away | ms/step, closing mode (near max_length) |")
-    print("| --- | --- | --- |")
-    for b in (1, 8, 32):
+    head = "| batch | ms/step, max_length far away | ms/step, closing mode (near max_length) |"
+    rule = "| --- | --- | --- |"
+    if args.model:
+        head += f" {args.model} decoder ms/step | grammar (far) / decoder step |"
+        rule += " --- | --- |"
+    print(head)
+    print(rule)
+    for b in args.batches:
         far = bench(b, args.steps, max_length=100_000)
         close = bench(b, args.steps, max_length=args.steps + 40)
-        print(f"| {b} | {far:.2f} | {close:.2f} |")
+        line = f"| {b} | {far:.2f} | {close:.2f} |"
+        if args.model:
+            step = model_step_ms(args.model, b, args.model_steps)
+            line += f" {step:.1f} | {100 * far / step:.0f}% |"
+        print(line)
 
 
 if __name__ == "__main__":

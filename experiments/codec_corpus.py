@@ -4,8 +4,8 @@
     .venv/bin/python experiments/codec_corpus.py --split train   # train split (slower)
 
 Reports coverage (note heads and measures kept), dropped/adjusted things by reason, tokens per
-measure/system/page, read and write speed, XSD validity of written files, round-trip identity and,
-when grammar.validate is available, the share of scores the grammar accepts.
+measure/system/page, read and write speed, XSD validity of written files, round-trip identity and
+the share of scores the grammar accepts.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from grammar.musicxml import MusicXMLError, read_score, validate_xsd, write_score  # noqa: E402
+from grammar.validate import validate  # noqa: E402
 
 
 def _summary(values: list[int]) -> str:
@@ -52,10 +53,6 @@ def main() -> int:
     if not files:
         print(f"no .mxl files in {args.corpus / args.split}", file=sys.stderr)
         return 2
-    try:
-        from grammar.validate import validate
-    except ImportError:
-        validate = None
     dropped: Counter[str] = Counter()
     stats: Counter[str] = Counter()
     per_measure, per_system, per_page, per_score = [], [], [], []
@@ -84,11 +81,10 @@ def main() -> int:
         per_page += _chunks(toks, ("pagebreak",))
         xsd_ok += not validate_xsd(xml)
         rt_ok += read_score(xml).tokens == toks
-        if validate is not None:
-            found = validate(toks)
-            grammar_ok += not found
-            if found:
-                refused.append(f"{path.name}: {len(found)} violations, first: {found[0]}")
+        found = validate(toks)
+        grammar_ok += not found
+        if found:
+            refused.append(f"{path.name}: {len(found)} violations, first: {found[0]}")
         if result.dropped.get("staff-measure-blanked"):
             blanked.append(f"{path.name}: {result.dropped['staff-measure-blanked']} staff-measures")
     n = len(files) - unreadable
@@ -103,8 +99,7 @@ def main() -> int:
           f"({100 * kept / max(stats['measures'], 1):.2f} %) |")
     print(f"| written files XSD-valid | {xsd_ok} / {n} |")
     print(f"| round trip read(write(t)) == t | {rt_ok} / {n} |")
-    if validate is not None:
-        print(f"| token sequences the grammar accepts | {grammar_ok} / {n} |")
+    print(f"| token sequences the grammar accepts | {grammar_ok} / {n} |")
     print(f"| read speed | {n / t_read:.1f} files/s ({1000 * t_read / n:.1f} ms/file) |")
     print(f"| write speed | {n / t_write:.1f} files/s ({1000 * t_write / n:.1f} ms/file) |")
     print("\n| tokens per | mean | p50 | p90 | max |\n| --- | --- | --- | --- | --- |")

@@ -31,10 +31,8 @@ from dataclasses import dataclass, field
 
 from grammar.durations import decompose, measure_ticks, note_ticks
 from grammar.excerpt import split_measures
-from grammar.vocab import BARLINES
+from grammar.vocab import BARLINES, MEASURE_MARKS, TIME_SYMBOLS, number_arg, split_token
 
-_MARKS = ("pagebreak", "sysbreak", "repeat-start")
-_TIME_WORDS = {"time:C": (4, 4), "time:C|": (2, 2)}
 WHOLE_MEASURE_REST = ("voice", "rest", "dur:measure")
 
 
@@ -75,7 +73,7 @@ def parse_staff(tokens: Sequence[str]) -> list[StaffMeasure]:
 def _parse_measure(m: list[str], number: int) -> StaffMeasure:
     i = 0
     marks = []
-    while i < len(m) and m[i] in _MARKS:
+    while i < len(m) and m[i] in MEASURE_MARKS:
         if m[i] == "repeat-start":
             marks.append(m[i])
         i += 1
@@ -86,11 +84,12 @@ def _parse_measure(m: list[str], number: int) -> StaffMeasure:
     time: tuple[str, ...] | None = None
     while i < len(m) and m[i] != "voice" and m[i] not in BARLINES:
         tok = m[i]
-        if tok.startswith("clef:"):
+        kind = split_token(tok)[0]
+        if kind == "clef":
             clef = tok
-        elif tok.startswith("key:"):
+        elif kind == "key":
             key = tok
-        elif tok in _TIME_WORDS:
+        elif tok in TIME_SYMBOLS:
             time = (tok,)
         elif tok == "time":
             time = tuple(m[i : i + 3])
@@ -106,9 +105,9 @@ def _parse_measure(m: list[str], number: int) -> StaffMeasure:
 
 def time_ticks(time: tuple[str, ...]) -> int:
     """Measure length in ticks of a time signature's tokens."""
-    if time[0] in _TIME_WORDS:
-        return measure_ticks(*_TIME_WORDS[time[0]])
-    return measure_ticks(int(time[1].split(":")[1]), int(time[2].split(":")[1]))
+    if time[0] in TIME_SYMBOLS:
+        return measure_ticks(*TIME_SYMBOLS[time[0]])
+    return measure_ticks(number_arg(time[1]), number_arg(time[2]))
 
 
 def primary_voice_ticks(voices: Sequence[str]) -> int | None:
@@ -123,15 +122,15 @@ def primary_voice_ticks(voices: Sequence[str]) -> int | None:
                 break
             started = True
         elif tok == "tuplet":
-            actual, normal = int(voices[i + 1].split(":")[1]), int(voices[i + 2].split(":")[1])
+            actual, normal = number_arg(voices[i + 1]), number_arg(voices[i + 2])
             i += 2
         elif tok == "tuplet-end":
             actual = normal = 1
         elif tok in ("note", "rest", "space"):
             j = i + 1
-            while not voices[j].startswith("dur:"):
+            while split_token(voices[j])[0] != "dur":
                 j += 1
-            dtype = voices[j][4:]
+            dtype = split_token(voices[j])[1] or ""
             if dtype == "measure":
                 return None
             dots = 0
@@ -251,7 +250,7 @@ def _staff_block(parsed: list[list[StaffMeasure]], i: int, j: int, s: int, syste
         voices = _fill_primary_voice(voices, time_ticks(time))
     st.update(clef=clef, key=key, time=time)
     # A clef change inside a voice is the staff's clef from then on.
-    mid = [t for t in voices if t.startswith("clef:")]
+    mid = [t for t in voices if split_token(t)[0] == "clef"]
     if mid:
         st["clef"] = mid[-1]
     return block + voices

@@ -38,7 +38,7 @@ from grammar.phases import (
 )
 from grammar.policy import Policy
 from grammar.structure import StructureMixin
-from grammar.vocab import VOCAB, Vocabulary
+from grammar.vocab import VOCAB, Vocabulary, number_arg, split_token
 
 
 class GrammarError(ValueError):
@@ -72,15 +72,15 @@ class ScoreAutomaton(EventMixin, StructureMixin, MaskMixin):
     def __init__(self, policy: Policy | None = None, vocab: Vocabulary = VOCAB, strict: bool = True) -> None:
         self.policy = policy or Policy()
         self.vocab = vocab
-        self.tc = C.token_classes(vocab)
-        self.ft = fill_table(self.policy)
+        self.classes = C.token_classes(vocab)
+        self.fills = fill_table(self.policy)
         self.strict = strict
         self.violations: list[GrammarError] = []
         self.phase = START
         self.pos = 0
         self.measure = 1
         self.layout: list[int] | None = None  # staves per part, fixed by measure 1
-        self.part = self.staff = self.voice = self.flat = -1
+        self.part = self.staff = self.voice = self.staff_index = -1
         self.staves: list[int] = []  # staves per part seen in measure 1
         self.clef: list[str | None] = []
         self.key: list[int | None] = []
@@ -92,6 +92,9 @@ class ScoreAutomaton(EventMixin, StructureMixin, MaskMixin):
         self._reset_voice()
         self.measure_short = False
         self.must_end = False
+        # (min_to_finish, pos) when last computed: lets the logits processor skip the plan while
+        # max_length is far away (grammar/masks.py, min_to_finish_bound).
+        self.finish_known: tuple[int, int] | None = None
 
     # ----------------------------------------------------------------- public API
     def copy(self) -> ScoreAutomaton:
@@ -123,7 +126,7 @@ class ScoreAutomaton(EventMixin, StructureMixin, MaskMixin):
         """Ticks that must still come to fill the current voice's measure (0 outside a voice)."""
         if self.phase not in (BODY, PITCH, PITCH2, DUR, TUPA, TUPN):
             return 0
-        return max(self.R, 0)
+        return max(self.ticks_left, 0)
 
     def allowed_tokens(self) -> list[str]:
         """The tokens ``step`` would accept now."""
@@ -131,16 +134,16 @@ class ScoreAutomaton(EventMixin, StructureMixin, MaskMixin):
 
     # ----------------------------------------------------------------- helpers
     def _reset_voice(self) -> None:
-        self.R = 0  # ticks left in the current voice
+        self.ticks_left = 0  # ticks left in the current voice
         self.events = 0  # notes, rests, spaces in the voice
         self.full = False  # a whole-measure rest/space was used
         self.tup: tuple[int, int] | None = None
         self.tup_events = 0
         self.tup_a = 0
-        self.ev = -1  # class of the event being read (NOTE, REST, ...)
-        self.x = 0  # duration type index of the pending duration
-        self.j = 0  # dots so far
-        self.R0 = 0  # ticks left before the pending event
+        self.event_class = -1  # class of the event being read (NOTE, REST, ...)
+        self.dur_type = 0  # duration type index of the pending duration
+        self.dots = 0  # dots so far
+        self.ticks_before_event = 0  # ticks left before the pending event
         self.dots_pending = False
         self.valid: np.ndarray | None = None  # (9, 4) which (type, dots) keep the measure finishable
         self.can_chord = self.can_tie = False
@@ -181,10 +184,12 @@ class ScoreAutomaton(EventMixin, StructureMixin, MaskMixin):
         return self._error("syntax", f"expected {PHASE_WANTS[self.phase]} but found {found}")
 
     def _time_name(self) -> str:
-        t = self.time[self.flat] if 0 <= self.flat < len(self.time) else None
+        t = self.time[self.staff_index] if 0 <= self.staff_index < len(self.time) else None
         if not t:
             return "?"
-        return t[0][5:] if len(t) == 1 else f"{t[1][2:]}/{t[2][2:]}"
+        if len(t) == 1:
+            return split_token(t[0])[1] or "?"
+        return f"{number_arg(t[1])}/{number_arg(t[2])}"
 
     def short_ok(self) -> bool:
         """Whether the current voice may end before the measure is full."""
@@ -209,7 +214,7 @@ class ScoreAutomaton(EventMixin, StructureMixin, MaskMixin):
 
     # ----------------------------------------------------------------- transitions
     def _dispatch(self, tid: int) -> None:
-        c = int(self.tc.cls[tid])
+        c = int(self.classes.cls[tid])
         ph = self.phase
         if ph == BODY and self.dots_pending and c != C.DOT:
             self._finish_duration()
@@ -230,13 +235,13 @@ class ScoreAutomaton(EventMixin, StructureMixin, MaskMixin):
         elif ph == TNUM:
             if c != C.NUM:
                 raise self._syntax(tid)
-            self.time_num = int(self.tc.arg[tid])
+            self.time_num = int(self.classes.arg[tid])
             self.phase = TDEN
         elif ph == TDEN:
             if c != C.NUM:
                 raise self._syntax(tid)
             self._set_time(
-                self.time_num, int(self.tc.arg[tid]), ("time", f"n:{self.time_num}", f"n:{self.tc.arg[tid]}")
+                self.time_num, int(self.classes.arg[tid]), ("time", f"n:{self.time_num}", f"n:{self.classes.arg[tid]}")
             )
             self.attr_level = 3
             self.phase = STAFF
@@ -249,14 +254,14 @@ class ScoreAutomaton(EventMixin, StructureMixin, MaskMixin):
         elif ph == TUPA:
             if c != C.NUM:
                 raise self._syntax(tid)
-            self.tup_a = int(self.tc.arg[tid])
+            self.tup_a = int(self.classes.arg[tid])
             if self.strict and not self._actual_ok(self.tup_a):
                 raise self._error("tuplet-range", f"no tuplet with {self.tup_a} notes fits here")
             self.phase = TUPN
         elif ph == TUPN:
             if c != C.NUM:
                 raise self._syntax(tid)
-            self._open_tuplet(self.tup_a, int(self.tc.arg[tid]))
+            self._open_tuplet(self.tup_a, int(self.classes.arg[tid]))
         elif ph == DONE:
             if c != C.PADC:
                 raise self._syntax(tid)

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from grammar.automaton import GrammarError, ScoreAutomaton
     from grammar.classes import TokenClasses
     from grammar.fill import FillTable
+    from grammar.phases import Phase
     from grammar.policy import Policy
     from grammar.vocab import Vocabulary
 
@@ -27,20 +28,20 @@ class AutomatonState:
     # Set once in __init__.
     policy: Policy
     vocab: Vocabulary
-    tc: TokenClasses
-    ft: FillTable
+    classes: TokenClasses
+    fills: FillTable
     strict: bool
     violations: list[GrammarError]
 
     # Position in the sequence and in the layout.
-    phase: int  # one of grammar.phases
+    phase: Phase
     pos: int
     measure: int
     layout: list[int] | None  # staves per part, fixed by measure 1
     part: int
     staff: int
     voice: int
-    flat: int  # staff index over all parts
+    staff_index: int  # staff index over all parts
     staves: list[int]
     clef: list[str | None]
     key: list[int | None]
@@ -51,18 +52,19 @@ class AutomatonState:
     time_num: int
     measure_short: bool
     must_end: bool
+    finish_known: tuple[int, int] | None
 
     # The current voice (reset by _reset_voice).
-    R: int
+    ticks_left: int
     events: int
     full: bool
     tup: tuple[int, int] | None
     tup_events: int
     tup_a: int
-    ev: int
-    x: int
-    j: int
-    R0: int
+    event_class: int
+    dur_type: int
+    dots: int
+    ticks_before_event: int
     dots_pending: bool
     valid: np.ndarray | None  # (9, 4)
     can_chord: bool

@@ -11,7 +11,7 @@ from functools import lru_cache
 import numpy as np
 
 from grammar.durations import DURATION_TYPES
-from grammar.vocab import BOS, EOS, MEASURE_MARKS, PAD, STEPS, Vocabulary
+from grammar.vocab import BOS, EOS, MEASURE_MARKS, PAD, STEPS, Vocabulary, split_token
 
 (
     PADC,
@@ -58,7 +58,6 @@ class TokenClasses:
             "part": PART,
             "staff": STAFF,
             "voice": VOICE,
-            "time": TIME,
             "note": NOTE,
             "rest": REST,
             "space": SPACE,
@@ -70,27 +69,29 @@ class TokenClasses:
             "tuplet-end": TUPEND,
         }
         for i, t in enumerate(vocab.tokens):
-            if t in simple:
-                self.cls[i] = simple[t]
-            elif t == "bar" or t.startswith("bar:"):
-                self.cls[i] = BAR
-            elif t in MEASURE_MARKS:
+            kind, a = split_token(t)
+            if t in MEASURE_MARKS:
                 self.cls[i], self.arg[i] = MARK, MEASURE_MARKS.index(t) + 1
-            elif t.startswith("clef:"):
+            elif kind == "bar":
+                self.cls[i] = BAR
+            elif kind == "time":
+                self.cls[i] = TIME if a is None else TIMESYM
+            elif a is None and kind in simple:
+                self.cls[i] = simple[kind]
+            elif a is None:
+                raise ValueError(f"token {t!r} has no class in grammar.classes")
+            elif kind == "clef":
                 self.cls[i] = CLEF
-            elif t.startswith("key:"):
-                self.cls[i], self.arg[i] = KEY, int(t[4:])
-            elif t in ("time:C", "time:C|"):
-                self.cls[i] = TIMESYM
-            elif t.startswith("n:"):
-                self.cls[i], self.arg[i] = NUM, int(t[2:])
-            elif t.startswith("acc:"):
+            elif kind == "key":
+                self.cls[i], self.arg[i] = KEY, int(a)
+            elif kind == "n":
+                self.cls[i], self.arg[i] = NUM, int(a)
+            elif kind == "acc":
                 self.cls[i] = ACC
-            elif t.startswith("pitch:"):
-                self.cls[i], self.arg[i] = PITCH, int(t[-1]) * 7 + STEPS.index(t[6])
-            elif t.startswith("dur:"):
-                d = t[4:]
-                self.cls[i], self.arg[i] = DUR, (MEASURE_DUR if d == "measure" else DURATION_TYPES.index(d))
+            elif kind == "pitch":
+                self.cls[i], self.arg[i] = PITCH, int(a[1:]) * 7 + STEPS.index(a[0])
+            elif kind == "dur":
+                self.cls[i], self.arg[i] = DUR, (MEASURE_DUR if a == "measure" else DURATION_TYPES.index(a))
             else:
                 raise ValueError(f"token {t!r} has no class in grammar.classes")
         self.masks = np.stack([self.cls == c for c in range(N_CLASSES)])  # (N_CLASSES, V)

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from grammar.automaton import GrammarError, ScoreAutomaton
-from grammar.vocab import BARLINES, SPECIAL
+from grammar.vocab import BARLINES, SPECIAL, split_token
 
-_HEADER_START = ("clef:", "key:", "time")
+_HEADER_KINDS = ("clef", "key", "time")
 
 
 def measure_indices(tokens: Sequence[str]) -> list[list[int]]:
@@ -45,13 +45,13 @@ def split_measures(tokens: Sequence[str]) -> list[list[str]]:
 def _take_header(measure: list[str], i: int) -> tuple[dict[str, list[str]], int]:
     """Read the optional clef/key/time after a ``staff`` token at ``i``."""
     found: dict[str, list[str]] = {}
-    while i < len(measure) and measure[i].startswith(_HEADER_START):
+    while i < len(measure) and (kind := split_token(measure[i])[0]) in _HEADER_KINDS:
         t = measure[i]
         if t == "time":
             found["time"] = measure[i : i + 3]
             i += 3
         else:
-            found["time" if t.startswith("time") else t.split(":")[0]] = [t]
+            found[kind] = [t]
             i += 1
     return found, i
 

@@ -20,7 +20,9 @@ from grammar.vocab import (
     KEY_NAMES,
     MEASURE_MARKS,
     STRUCTURE,
+    TIME_SYMBOLS,
     TOKENS,
+    split_token,
 )
 
 _SINGLE = {*STRUCTURE, *BARLINES, *MEASURE_MARKS, "tie", "tuplet-end"}
@@ -118,19 +120,22 @@ def from_human(text: str) -> list[str]:
 
 def _take_pitch(toks: Sequence[str], i: int) -> tuple[str, int]:
     acc = ""
-    if i < len(toks) and toks[i].startswith("acc:"):
-        acc = ACC_SYMBOL[toks[i][4:]]
+    kind, arg = split_token(toks[i]) if i < len(toks) else ("", None)
+    if kind == "acc" and arg is not None:
+        acc = ACC_SYMBOL[arg]
         i += 1
-    if i >= len(toks) or not toks[i].startswith("pitch:"):
+        kind, arg = split_token(toks[i]) if i < len(toks) else ("", None)
+    if kind != "pitch" or arg is None:
         raise HumanFormError(f"token {i + 1}: expected a pitch")
-    p = toks[i][6:]
+    p = arg
     return f"{p[0]}{acc}{p[1:]}", i + 1
 
 
 def _take_dur(toks: Sequence[str], i: int) -> tuple[str, int]:
-    if i >= len(toks) or not toks[i].startswith("dur:"):
+    kind, arg = split_token(toks[i]) if i < len(toks) else ("", None)
+    if kind != "dur" or arg is None:
         raise HumanFormError(f"token {i + 1}: expected a duration")
-    d = toks[i][4:]
+    d = arg
     i += 1
     while i < len(toks) and toks[i] == "dot":
         d += "."
@@ -139,9 +144,10 @@ def _take_dur(toks: Sequence[str], i: int) -> tuple[str, int]:
 
 
 def _take_number(toks: Sequence[str], i: int) -> tuple[int, int]:
-    if i >= len(toks) or not toks[i].startswith("n:"):
+    kind, arg = split_token(toks[i]) if i < len(toks) else ("", None)
+    if kind != "n" or arg is None:
         raise HumanFormError(f"token {i + 1}: expected a number")
-    return int(toks[i][2:]), i + 1
+    return int(arg), i + 1
 
 
 def to_events(tokens: Iterable[str]) -> list[str]:
@@ -151,16 +157,17 @@ def to_events(tokens: Iterable[str]) -> list[str]:
     i = 0
     while i < len(toks):
         t = toks[i]
+        kind, arg = split_token(t)
         if t in _SINGLE:
             out.append(f"<{t}>")
             i += 1
-        elif t.startswith("clef:"):
+        elif kind == "clef":
             out.append(f"<{t}>")
             i += 1
-        elif t.startswith("key:"):
-            out.append(f"<key:{KEY_NAMES[int(t[4:])]}-major>")
+        elif kind == "key" and arg is not None:
+            out.append(f"<key:{KEY_NAMES[int(arg)]}-major>")
             i += 1
-        elif t in ("time:C", "time:C|"):
+        elif t in TIME_SYMBOLS:
             out.append(f"<{t}>")
             i += 1
         elif t in ("time", "tuplet"):

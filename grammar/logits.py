@@ -1,7 +1,7 @@
 """Grammar-constrained generation: a transformers ``LogitsProcessor`` driven by the score automaton.
 
-transformers 5 hands a processor ``(batch*beams, cur_len)`` ids and reorders beams without saying
-so (/work/shared/DESIGN.md section 7). We therefore key each row's automaton on its exact token
+transformers 5 hands a processor ``(batch*beams, cur_len)`` ids and no beam indices, and reorders
+beams inside ``generate`` without saying so. We therefore key each row's automaton on its exact token
 prefix: the states of the previous call are kept in a dict keyed by the prefix bytes, a row
 extends its parent's state by one token, and a row whose parent is unknown (new ``generate``
 call, beam reshuffle across calls) is rebuilt from its prefix.
@@ -87,7 +87,11 @@ class GrammarLogitsProcessor(LogitsProcessor):
             mask = state.allowed_mask()
         else:
             budget = self.max_length - cur_len
-            mtf = state.min_to_finish()
+            # Far from max_length an upper bound (no plan run) is enough to pick the plain mask;
+            # the plan runs only when the bound comes within closing_slack of the budget.
+            mtf = state.min_to_finish_bound(self.closing_slack)
+            if budget - mtf < self.closing_slack:
+                mtf = state.min_to_finish()
             if mtf > budget:
                 raise GrammarError(
                     "unterminated",

@@ -31,43 +31,42 @@ class MaskMixin(AutomatonState):
         """Outside a tuplet, can the voice still end well with r ticks left?"""
         if self.short_ok():
             return r >= 0
-        return self.ft.fillable_vec(r)
+        return self.fills.fillable_vec(r)
 
     def _fin_tup(self, r: np.ndarray, ratio: tuple[int, int]) -> np.ndarray:
         """Inside a tuplet that already has a note: close it now or after one more note."""
         r = np.asarray(r, dtype=np.int64)
         if self.short_ok():
             return r >= 0
-        units = self.ft.unit_arrays[ratio]
-        more = self.ft.fillable_vec(r[..., None] - units).any(axis=-1)
-        return self.ft.fillable_vec(r) | more
+        units = self.fills.unit_arrays[ratio]
+        more = self.fills.fillable_vec(r[..., None] - units).any(axis=-1)
+        return self.fills.fillable_vec(r) | more
 
-    def _cached(self, key: tuple, fn: Callable[[], T]) -> T:
-        cache = self.ft.cache
-        full = (*key, self.R, self.tup, self.short_ok())
+    def _cached(self, key: str, ticks: int, tup: tuple[int, int] | None, fn: Callable[[], T]) -> T:
+        """``fn()`` memoised on what it depends on: ``ticks`` left, the tuplet and may-be-short."""
+        cache = self.fills.cache
+        full = (key, ticks, tup, self.short_ok())
         if full not in cache:
             if len(cache) > 200_000:
                 cache.clear()
             cache[full] = fn()
-        return cast(T, cache[full])  # the key's first part names the fn that filled the entry
+        return cast(T, cache[full])  # the key names the fn that filled the entry
 
     def _valid_table(self) -> np.ndarray:
-        """(9, 4): which (type, dots) keep the voice finishable if taken now (from R0)."""
+        """(9, 4): which (type, dots) keep the voice finishable if taken now (from the ticks left
+        before the pending event)."""
 
         def compute() -> np.ndarray:
-            units = PLAIN if self.tup is None else self.ft.scaled[self.tup]
-            r = self.R0 - units
+            units = PLAIN if self.tup is None else self.fills.scaled[self.tup]
+            r = self.ticks_before_event - units
             fin = self._fin_out(r) if self.tup is None else self._fin_tup(r, self.tup)
             return (units > 0) & fin
 
-        saved, self.R = self.R, self.R0
-        try:
-            return self._cached(("valid",), compute)
-        finally:
-            self.R = saved
+        return self._cached("valid", self.ticks_before_event, self.tup, compute)
 
     def _measure_rest_ok(self) -> bool:
-        return self.tup is None and self.events == 0 and not self.full and self.R == self.mlen[self.flat]
+        full_measure_left = self.ticks_left == self.mlen[self.staff_index]
+        return self.tup is None and self.events == 0 and not self.full and full_measure_left
 
     def _event_fits(self, c: int) -> bool:
         """Can a note/rest/space start here and still leave a finishable voice?"""
@@ -75,39 +74,37 @@ class MaskMixin(AutomatonState):
             return True
 
         def compute() -> bool:
-            if self.R <= 0:
+            if self.ticks_left <= 0:
                 return False
             if self.tup is None:
-                return bool(self._fin_out(self.R - PLAIN).any())
-            units = self.ft.unit_arrays[self.tup]
-            return bool(self._fin_tup(self.R - units, self.tup).any())
+                return bool(self._fin_out(self.ticks_left - PLAIN).any())
+            units = self.fills.unit_arrays[self.tup]
+            return bool(self._fin_tup(self.ticks_left - units, self.tup).any())
 
-        return self._cached(("event",), compute)
+        return self._cached("event", self.ticks_left, self.tup, compute)
 
     def _ratio_fits(self, a: int, n: int) -> bool:
-        if (a, n) not in self.ft.ratio_set or self.R <= 0:
+        if (a, n) not in self.fills.ratio_set or self.ticks_left <= 0:
             return False
-        saved = self.tup
-        self.tup = (a, n)
-        try:
-            return self._cached(
-                ("ratio",), lambda: bool(self._fin_tup(self.R - self.ft.unit_arrays[(a, n)], (a, n)).any())
-            )
-        finally:
-            self.tup = saved
+        units = self.fills.unit_arrays[(a, n)]
+        return self._cached(
+            "ratio", self.ticks_left, (a, n), lambda: bool(self._fin_tup(self.ticks_left - units, (a, n)).any())
+        )
 
     def _actual_ok(self, a: int) -> bool:
-        return any(self._ratio_fits(a, n) for (aa, n) in self.ft.ratios if aa == a)
+        return any(self._ratio_fits(a, n) for (aa, n) in self.fills.ratios if aa == a)
 
     def _tuplet_fits(self) -> bool:
-        if self.tup is not None or self.full or self.R <= 0:
+        if self.tup is not None or self.full or self.ticks_left <= 0:
             return False
-        return self._cached(("tuplet",), lambda: any(self._ratio_fits(a, n) for a, n in self.ft.ratios))
+        return self._cached(
+            "tuplet", self.ticks_left, self.tup, lambda: any(self._ratio_fits(a, n) for a, n in self.fills.ratios)
+        )
 
     # ---------------------------------------------------------------- masks
     def allowed_mask(self) -> np.ndarray:
         """Boolean (len(vocab),): exactly the tokens ``step`` accepts now."""
-        tc, M, ph = self.tc, self.tc.masks, self.phase
+        tc, M, ph = self.classes, self.classes.masks, self.phase
         if ph == START:
             m = self._mstart_mask()
             m[tc.bos_id] = True
@@ -134,7 +131,7 @@ class MaskMixin(AutomatonState):
             return self._body_mask()
         if ph in (PITCH, PITCH2):
             m = M[C.ACC].copy() if ph == PITCH else np.zeros(len(tc.cls), dtype=bool)
-            if self.ev == C.CHORD and self.policy.chord_ascending:
+            if self.event_class == C.CHORD and self.policy.chord_ascending:
                 m[tc.pitch_ids[tc.pitch_arg >= self.last_pitch]] = True
             else:
                 m |= M[C.PITCH]
@@ -142,22 +139,22 @@ class MaskMixin(AutomatonState):
         if ph == DUR:
             return self._dur_mask()
         if ph == TUPA:
-            return self._ids_mask(tc.num_id[a] for a in self.ft.actuals if self._actual_ok(a))
+            return self._ids_mask(tc.num_id[a] for a in self.fills.actuals if self._actual_ok(a))
         if ph == TUPN:
             return self._ids_mask(
-                tc.num_id[n] for (a, n) in self.ft.ratios if a == self.tup_a and self._ratio_fits(a, n)
+                tc.num_id[n] for (a, n) in self.fills.ratios if a == self.tup_a and self._ratio_fits(a, n)
             )
         m = np.zeros(len(tc.cls), dtype=bool)
         m[tc.pad_id] = True
         return m
 
     def _ids_mask(self, ids) -> np.ndarray:
-        m = np.zeros(len(self.tc.cls), dtype=bool)
+        m = np.zeros(len(self.classes.cls), dtype=bool)
         m[list(ids)] = True
         return m
 
     def _mstart_mask(self) -> np.ndarray:
-        tc = self.tc
+        tc = self.classes
         m = np.zeros(len(tc.cls), dtype=bool)
         if self.must_end:
             m[tc.eos_id] = True
@@ -175,11 +172,12 @@ class MaskMixin(AutomatonState):
         if not self.dots_pending:
             return False, True
         if self.valid is None:
-            return self.j < 3, True
-        return bool(self.j < 3 and self.valid[self.x, self.j + 1 :].any()), bool(self.valid[self.x, self.j])
+            return self.dots < 3, True
+        row = self.valid[self.dur_type]  # (4,) which dot counts keep the measure finishable
+        return bool(self.dots < 3 and row[self.dots + 1 :].any()), bool(row[self.dots])
 
     def _body_mask(self) -> np.ndarray:
-        tc, M = self.tc, self.tc.masks
+        tc, M = self.classes, self.classes.masks
         dot_ok, end_ok = self._dots_state()
         m = np.zeros(len(tc.cls), dtype=bool)
         if dot_ok:
@@ -194,27 +192,27 @@ class MaskMixin(AutomatonState):
                     m |= M[c]
             if self._tuplet_fits():
                 m |= M[C.TUPLET]
-        if self.tup is not None and self.tup_events and (self.short_ok() or self.ft.fillable(self.R)):
+        if self.tup is not None and self.tup_events and (self.short_ok() or self.fills.fillable(self.ticks_left)):
             m |= M[C.TUPEND]
         if self.can_chord:
             m |= M[C.CHORD]
         if self.can_tie:
             m |= M[C.TIE]
-        if self.events and self.tup is None and (self.R <= 0 or self.short_ok()):
+        if self.events and self.tup is None and (self.ticks_left <= 0 or self.short_ok()):
             for c in (C.VOICE, C.STAFF, C.PART, C.BAR):
                 if self._layout_allows(c):
                     m |= M[c]
         return m
 
     def _dur_mask(self) -> np.ndarray:
-        tc = self.tc
+        tc = self.classes
         m = np.zeros(len(tc.cls), dtype=bool)
-        if self.ev == C.GRACE:
+        if self.event_class == C.GRACE:
             m[[tc.dur_id[x] for x in range(C.MEASURE_DUR)]] = True
             return m
         ok = self._valid_table().any(axis=1)
         m[[tc.dur_id[int(x)] for x in np.flatnonzero(ok)]] = True
-        if self.ev in (C.REST, C.SPACE) and self._measure_rest_ok():
+        if self.event_class in (C.REST, C.SPACE) and self._measure_rest_ok():
             m[tc.dur_id[C.MEASURE_DUR]] = True
         return m
 
@@ -226,7 +224,7 @@ class MaskMixin(AutomatonState):
         taking its token lowers ``min_to_finish`` by exactly one, which is what lets the logits
         processor close every sequence before ``max_length``.
         """
-        tc, v, ph = self.tc, self.vocab, self.phase
+        tc, v, ph = self.classes, self.vocab, self.phase
         if ph == START:
             return v.id("part")
         if ph == MSTART:
@@ -243,18 +241,18 @@ class MaskMixin(AutomatonState):
             dens = self.policy.time_denominators
             return tc.num_id[4 if 4 in dens else dens[0]]
         if ph in (PITCH, PITCH2):
-            return int(tc.pitch_ids[self.last_pitch]) if self.ev == C.CHORD else v.id("pitch:C4")
+            return int(tc.pitch_ids[self.last_pitch]) if self.event_class == C.CHORD else v.id("pitch:C4")
         if ph == DUR:
-            if self.ev == C.GRACE:
+            if self.event_class == C.GRACE:
                 return tc.dur_id[3]
-            if self.ev in (C.REST, C.SPACE) and self._measure_rest_ok():
+            if self.event_class in (C.REST, C.SPACE) and self._measure_rest_ok():
                 return tc.dur_id[C.MEASURE_DUR]
             return tc.dur_id[int(np.flatnonzero(self._valid_table().any(axis=1))[0])]
         if ph == TUPA:
-            return next(tc.num_id[a] for a in self.ft.actuals if self._actual_ok(a))
+            return next(tc.num_id[a] for a in self.fills.actuals if self._actual_ok(a))
         if ph == TUPN:
             return next(
-                tc.num_id[n] for (a, n) in self.ft.ratios if a == self.tup_a and self._ratio_fits(a, n)
+                tc.num_id[n] for (a, n) in self.fills.ratios if a == self.tup_a and self._ratio_fits(a, n)
             )
         if ph == BODY:
             return self._plan_body()
@@ -266,12 +264,12 @@ class MaskMixin(AutomatonState):
         if not end_ok:
             return v.id("dot")
         if self.tup is not None:
-            if self.tup_events and (self.short_ok() or self.ft.fillable(self.R)):
+            if self.tup_events and (self.short_ok() or self.fills.fillable(self.ticks_left)):
                 return v.id("tuplet-end")
             return v.id("rest")
         if self.events == 0:
             return v.id("rest")
-        if self.R > 0 and not self.short_ok():
+        if self.ticks_left > 0 and not self.short_ok():
             return v.id("rest") if self._event_fits(C.REST) else v.id("tuplet")
         if self.measure == 1:
             return v.id("bar")
@@ -288,7 +286,23 @@ class MaskMixin(AutomatonState):
         """
         if self.phase == DONE:
             return 0
-        return self.copy()._run_plan()
+        n = self.copy()._run_plan()
+        self.finish_known = (n, self.pos)
+        return n
+
+    def min_to_finish_bound(self, growth: int) -> int:
+        """An upper bound on ``min_to_finish`` without running the plan, assuming no token grows
+        the plan by more than ``growth`` tokens (see ``GrammarLogitsProcessor.closing_slack``).
+
+        It is the last exact value plus ``growth`` per token stepped since (exact when nothing was
+        stepped since); a state never measured gets the exact value.
+        """
+        if self.phase == DONE:
+            return 0
+        if self.finish_known is None:
+            return self.min_to_finish()
+        n, pos = self.finish_known
+        return n + growth * (self.pos - pos)
 
     def _run_plan(self) -> int:
         """Follow the plan on this (throw-away) state and count its tokens."""
@@ -310,7 +324,7 @@ class MaskMixin(AutomatonState):
         None when the plan still has work inside the voice."""
         if self.phase != BODY or self.tup is not None or self.events == 0:
             return None
-        if not self._dots_state()[1] or (self.R > 0 and not self.short_ok()):
+        if not self._dots_state()[1] or (self.ticks_left > 0 and not self.short_ok()):
             return None
         if self.measure == 1:
             return 2
@@ -333,7 +347,7 @@ class MaskMixin(AutomatonState):
         if self.phase == DONE:
             return m
         out = np.zeros_like(m)
-        tc = self.tc
+        tc = self.classes
         seen: dict[int, bool] = {}
         for tid in np.flatnonzero(m):
             c = int(tc.cls[tid])

@@ -13,11 +13,10 @@ from grammar import classes as C
 from grammar.automaton_state import AutomatonState
 from grammar.durations import format_quarters, measure_ticks
 from grammar.phases import BODY, DONE, MSTART, PART, STAFF, TNUM
+from grammar.vocab import TIME_SYMBOLS
 
 if TYPE_CHECKING:
     from grammar.automaton import GrammarError
-
-_TIME_SYMBOL = {"time:C": (4, 4), "time:C|": (2, 2)}
 
 
 class StructureMixin(AutomatonState):
@@ -36,21 +35,21 @@ class StructureMixin(AutomatonState):
                 raise self._syntax(tid)
             self.phase = DONE
         elif c == C.MARK:
-            level = int(self.tc.arg[tid])
+            level = int(self.classes.arg[tid])
             if level <= self.mark_level:
                 raise self._syntax(tid)
             if self.measure == 1 and level < 3:
                 self._fail("break-at-start", "a page or system break cannot open the first measure")
             self.mark_level = level
         elif c == C.PART:
-            self.part, self.staff, self.flat = 0, -1, -1
+            self.part, self.staff, self.staff_index = 0, -1, -1
             self.phase = PART
         else:
             raise self._syntax(tid)
 
     def _open_staff(self) -> None:
         self.staff += 1
-        self.flat += 1
+        self.staff_index += 1
         self.voice = -1
         if self.measure == 1:
             if self.staff >= self.policy.max_staves:
@@ -71,7 +70,7 @@ class StructureMixin(AutomatonState):
 
     def _grow_staff_lists(self) -> None:
         """Lenient mode: keep per-staff lists long enough for an extra staff."""
-        while self.flat >= len(self.mlen):
+        while self.staff_index >= len(self.mlen):
             self.clef.append(None)
             self.key.append(None)
             self.time.append(None)
@@ -90,14 +89,14 @@ class StructureMixin(AutomatonState):
                 )
             self.attr_level = level if c != C.TIME else 2
             if c == C.CLEF:
-                self.clef[self.flat] = self.vocab.tokens[tid]
+                self.clef[self.staff_index] = self.vocab.tokens[tid]
             elif c == C.KEY:
-                self.key[self.flat] = int(self.tc.arg[tid])
+                self.key[self.staff_index] = int(self.classes.arg[tid])
             elif c == C.TIME:
                 self.phase = TNUM
             else:
                 tok = self.vocab.tokens[tid]
-                self._set_time(*_TIME_SYMBOL[tok], (tok,))
+                self._set_time(*TIME_SYMBOLS[tok], (tok,))
                 self.attr_level = 3
             return
         if c != C.VOICE:
@@ -115,17 +114,17 @@ class StructureMixin(AutomatonState):
                 f"{', '.join(map(str, self.policy.time_denominators))}",
             )
         try:
-            self.mlen[self.flat] = measure_ticks(beats, beat_type)
+            self.mlen[self.staff_index] = measure_ticks(beats, beat_type)
         except ValueError:
-            self.mlen[self.flat] = measure_ticks(4, 4)
-        self.time[self.flat] = tokens
+            self.mlen[self.staff_index] = measure_ticks(4, 4)
+        self.time[self.staff_index] = tokens
 
     def _open_voice(self) -> None:
         self.voice += 1
         if self.voice >= self.policy.max_voices:
             self._fail("layout", f"more than {self.policy.max_voices} voices on a staff")
         self._reset_voice()
-        self.R = self.mlen[self.flat]
+        self.ticks_left = self.mlen[self.staff_index]
         self.phase = BODY
 
     def _close_voice(self) -> None:
@@ -135,23 +134,24 @@ class StructureMixin(AutomatonState):
             self.tup = None
         if self.events == 0:
             self._fail("empty-voice", "the voice has no note, rest or space")
-        if self.R > 0:
+        if self.ticks_left > 0:
             if not self.short_ok():
                 rule = "underfull-primary" if self.voice == 0 else "underfull-secondary"
                 self._fail(
                     rule,
-                    f"{format_quarters(self.mlen[self.flat] - self.R)} in {self._time_name()} (underfull)",
+                    f"{format_quarters(self.mlen[self.staff_index] - self.ticks_left)} in {self._time_name()}"
+                    " (underfull)",
                 )
             elif self.voice == 0 and self.measure > 1:
                 self.measure_short = True
 
     def _structure(self, tid: int, c: int) -> None:
         """voice / staff / part / bar inside a voice: close the voice, then move on."""
-        if self.strict and self.events and self.tup is None and self.R > 0 and not self.short_ok():
+        if self.strict and self.events and self.tup is None and self.ticks_left > 0 and not self.short_ok():
             raise self._error(
                 "underfull-primary" if self.voice == 0 else "underfull-secondary",
-                f"{format_quarters(self.mlen[self.flat] - self.R)} in {self._time_name()}"
-                f" (underfull): {format_quarters(self.R)} still missing",
+                f"{format_quarters(self.mlen[self.staff_index] - self.ticks_left)} in {self._time_name()}"
+                f" (underfull): {format_quarters(self.ticks_left)} still missing",
             )
         if self.strict and not self._layout_allows(c):
             raise self._layout_error(tid, c)
@@ -210,6 +210,6 @@ class StructureMixin(AutomatonState):
         if self.measure_short:
             self.must_end = True
         self.measure_short = False
-        self.part = self.staff = self.voice = self.flat = -1
+        self.part = self.staff = self.voice = self.staff_index = -1
         self.mark_level = 0
         self.phase = MSTART

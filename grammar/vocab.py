@@ -35,8 +35,9 @@ KEY_NAMES: dict[int, str] = {
     -7: "Cb", -6: "Gb", -5: "Db", -4: "Ab", -3: "Eb", -2: "Bb", -1: "F", 0: "C",
     1: "G", 2: "D", 3: "A", 4: "E", 5: "B", 6: "F#", 7: "C#",
 }
-# ``time n:3 n:4`` is 3/4; the symbols stand alone and imply 4/4 and 2/2.
-TIME_TOKENS: tuple[str, ...] = ("time", "time:C", "time:C|")
+# ``time n:3 n:4`` is 3/4; the symbols stand alone and imply 4/4 (common time) and 2/2 (cut time).
+TIME_SYMBOLS: dict[str, tuple[int, int]] = {"time:C": (4, 4), "time:C|": (2, 2)}
+TIME_TOKENS: tuple[str, ...] = ("time", *TIME_SYMBOLS)
 NUMBERS: tuple[int, ...] = (*range(1, 33), 64)
 
 EVENTS: tuple[str, ...] = ("note", "rest", "space", "grace", "chord")
@@ -50,6 +51,25 @@ OCTAVES: tuple[int, ...] = tuple(range(10))
 DURATIONS: tuple[str, ...] = (*DURATION_TYPES, "measure")
 MODIFIERS: tuple[str, ...] = ("dot", "tie")
 TUPLET: tuple[str, ...] = ("tuplet", "tuplet-end")
+
+
+def split_token(token: str) -> tuple[str, str | None]:
+    """The kind of a model token and its argument: ``pitch:F5`` -> ``("pitch", "F5")``.
+
+    Tokens without an argument (``note``, ``bar``, ``tuplet-end``, ``<eos>``) give ``(token, None)``;
+    ``time:C`` gives ``("time", "C")`` and ``bar:final`` gives ``("bar", "final")``. This is the one
+    place that knows the ``kind:arg`` spelling; code that needs the meaning of a token asks here.
+    """
+    kind, sep, arg = token.partition(":")
+    return (kind, arg) if sep else (token, None)
+
+
+def number_arg(token: str) -> int:
+    """The value of an ``n:*`` token; ValueError for anything else."""
+    kind, arg = split_token(token)
+    if kind != "n" or arg is None:
+        raise ValueError(f"{token!r} is not a number token n:*")
+    return int(arg)
 
 
 def _enumerate_tokens() -> list[str]:

@@ -119,8 +119,14 @@ def cmd_detokenize(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    """Grammar check of a token file or a MusicXML file; violations one per line on stdout."""
-    from grammar.human import HumanFormError, from_human
+    """Grammar check of a token file or a MusicXML file; violations one per line on stdout.
+
+    With ``--repair`` the repaired sequence (human form) goes to ``--output`` (default stdout) and
+    the violations and what the repair changed to stderr, so the output stays a clean token file.
+    """
+    from grammar.human import HumanFormError, from_human, to_human
+    from grammar.repair import RepairError, repair
+    from grammar.validate import validate
 
     if _looks_like_musicxml(args.file):
         tokens = _read_score(args.file).tokens
@@ -131,11 +137,18 @@ def cmd_check(args: argparse.Namespace) -> int:
             raise CommandError(f"{args.file}: {err}") from None
         if not tokens:
             raise CommandError(f"{args.file}: no tokens")
-    try:
-        from grammar.validate import validate
-    except ImportError as err:
-        raise CommandError(f"grammar.validate is not available ({err})") from None
     violations = validate(tokens)
+    if args.repair:
+        for v in violations:
+            log.warning("%s: %s", args.file, v)
+        try:
+            fixed = repair(tokens)
+        except RepairError as err:
+            raise CommandError(f"{args.file}: {err}", code=1) from None
+        if fixed.changed:
+            log.warning("%s: %s", args.file, fixed.describe())
+        _emit(to_human(fixed.tokens).encode(), args.output)
+        return 1 if violations else 0
     for v in violations:
         print(f"{args.file}: {v}")
     if not violations:
@@ -165,6 +178,9 @@ def build_parser(external: str | None = None) -> argparse.ArgumentParser:
     p = sub.add_parser("check",
                        help="grammar check of a token file or MusicXML (exit 0 valid, 1 not, 2 unreadable)")
     p.add_argument("file", help="human-form token file (or -) or MusicXML file")
+    p.add_argument("--repair", action="store_true",
+                   help="write the longest valid prefix closed by the shortest valid ending (human form)")
+    p.add_argument("-o", "--output", help="with --repair: output token file (default: stdout)")
     p.set_defaults(func=cmd_check)
 
     for name, (module, help_text) in EXTERNAL_COMMANDS.items():

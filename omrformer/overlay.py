@@ -7,6 +7,8 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw
 
+from grammar.vocab import split_token
+
 STAFF_COLOUR = (220, 40, 40)
 SYSTEM_COLOUR = (40, 90, 220)
 
@@ -17,7 +19,7 @@ def measures_per_system(tokens: list[str]) -> list[int]:
     for tok in tokens:
         if tok in ("sysbreak", "pagebreak") and counts[-1]:
             counts.append(0)
-        elif tok.startswith("bar"):
+        elif split_token(tok)[0] == "bar":
             counts[-1] += 1
     return counts
 

@@ -45,40 +45,19 @@ def load_tokens(path: Path) -> list[str]:
 
 
 def split_measures(tokens: list[str]) -> list[list[str]]:
-    """Tokens of each measure (grammar.excerpt when present; a barline split otherwise)."""
-    try:
-        from grammar.excerpt import split_measures as split
-    except ImportError:
-        return _split_on_barlines(tokens)
+    """Tokens of each measure, each ending with its barline (grammar.excerpt.split_measures)."""
+    from grammar.excerpt import split_measures as split
+
     return [list(m) for m in split(tokens)]
 
 
-def _split_on_barlines(tokens: list[str]) -> list[list[str]]:
-    """Tokens of each measure, cut after every barline (without grammar.excerpt)."""
-    from grammar.vocab import BARLINES
-
-    measures, cur = [], []
-    for t in tokens:
-        if t in ("<bos>", "<eos>"):
-            continue
-        cur.append(t)
-        if t in BARLINES:
-            measures.append(cur)
-            cur = []
-    return measures
-
-
 def excerpt(tokens: list[str], start: int, stop: int) -> tuple[list[str], int]:
-    """A standalone sequence of measures ``start:stop``; returns (tokens, actual start).
+    """A standalone sequence of measures ``start:stop``; returns (tokens, start).
 
-    Until grammar.excerpt lands, only prefixes are cut (the first measure states every clef, key
-    and time, so a prefix is valid on its own); the start used is returned and recorded.
+    The first measure of the cut re-states every clef, key and time in force (grammar.excerpt).
     """
-    try:
-        from grammar.excerpt import excerpt as cut
-    except ImportError:
-        measures = split_measures(tokens)
-        return [t for m in measures[: stop - start] for t in m], 0
+    from grammar.excerpt import excerpt as cut
+
     return list(cut(tokens, start, stop)), start
 
 

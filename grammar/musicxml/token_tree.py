@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from grammar.vocab import BARLINES, BOS, EOS, MEASURE_MARKS, PAD
+from grammar.vocab import BARLINES, BOS, EOS, MEASURE_MARKS, PAD, TIME_SYMBOLS, TIME_TOKENS, split_token
 
 
 class TokenSequenceError(ValueError):
@@ -71,26 +71,33 @@ class _Cursor:
         self.i += 1
         return tok
 
-    def expect(self, prefix: str, what: str) -> str:
+    def peek_kind(self) -> str | None:
+        """The kind of the next token (``split_token``), None at the end."""
+        tok = self.peek()
+        return None if tok is None else split_token(tok)[0]
+
+    def expect(self, kind: str, what: str) -> str:
+        """The argument of the next token, which must be of ``kind`` (``pitch``, ``dur``, ``n``)."""
         tok = self.take(what)
-        if not tok.startswith(prefix):
+        found, arg = split_token(tok)
+        if found != kind or arg is None:
             raise TokenSequenceError(f"token {self.i - 1}: expected {what}, got {tok!r}")
-        return tok[len(prefix):]
+        return arg
 
     def number(self) -> int:
-        return int(self.expect("n:", "a number n:*"))
+        return int(self.expect("n", "a number n:*"))
 
 
 def _head(c: _Cursor) -> Head:
     acc = None
-    if (c.peek() or "").startswith("acc:"):
-        acc = c.take("accidental")[4:]
-    p = c.expect("pitch:", "a pitch")
+    if c.peek_kind() == "acc":
+        acc = c.expect("acc", "accidental")
+    p = c.expect("pitch", "a pitch")
     return Head(acc, p[0], int(p[1:]))
 
 
 def _duration(c: _Cursor, ev: Ev) -> None:
-    ev.dtype = c.expect("dur:", "a duration")
+    ev.dtype = c.expect("dur", "a duration")
     while c.peek() == "dot":
         c.take("dot")
         ev.dots += 1
@@ -119,8 +126,9 @@ def _event(c: _Cursor, ratio: tuple[int, int]) -> Ev:
         ev = Ev(tok, start, ratio=ratio)
         _duration(c, ev)
         return ev
-    if tok.startswith("clef:"):
-        return Ev("clef", start, clef=tok[5:])
+    kind, arg = split_token(tok)
+    if kind == "clef" and arg is not None:
+        return Ev("clef", start, clef=arg)
     if tok == "tuplet":
         a, n = c.number(), c.number()
         return Ev("tuplet", start, ratio=(a, n))
@@ -131,16 +139,16 @@ def _event(c: _Cursor, ratio: tuple[int, int]) -> Ev:
 
 def _staff(c: _Cursor) -> StaffBlock:
     st = StaffBlock()
-    if (c.peek() or "").startswith("clef:"):
-        st.clef = c.take("clef")[5:]
-    if (c.peek() or "").startswith("key:"):
-        st.key = int(c.take("key")[4:])
-    if c.peek() in ("time", "time:C", "time:C|"):
+    if c.peek_kind() == "clef":
+        st.clef = c.expect("clef", "clef")
+    if c.peek_kind() == "key":
+        st.key = int(c.expect("key", "key"))
+    if c.peek() in TIME_TOKENS:
         tok = c.take("time")
         if tok == "time":
             st.time = (c.number(), c.number(), "")
         else:
-            st.time = (4, 4, "C") if tok == "time:C" else (2, 2, "C|")
+            st.time = (*TIME_SYMBOLS[tok], split_token(tok)[1] or "")
     while c.peek() == "voice":
         c.take("voice")
         voice: list[Ev] = []

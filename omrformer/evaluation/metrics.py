@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from grammar.vocab import SPECIAL
+from grammar.vocab import SPECIAL, split_token
 
 # Symbol classes in table order; `classify` maps every vocabulary token to one of them.
 SYMBOL_CLASSES: tuple[str, ...] = (
@@ -24,12 +24,12 @@ SYMBOL_CLASSES: tuple[str, ...] = (
 _BY_TOKEN = {
     "note": "note", "chord": "chord", "grace": "grace", "rest": "rest", "space": "space",
     "dot": "dot", "tie": "tie", "tuplet": "tuplet", "tuplet-end": "tuplet",
-    "time": "time", "time:C": "time", "time:C|": "time",
     "part": "structure", "staff": "structure", "voice": "structure",
     "pagebreak": "measure-mark", "sysbreak": "measure-mark", "repeat-start": "measure-mark",
 }
 _BY_PREFIX = {
-    "clef": "clef", "key": "key", "acc": "accidental", "pitch": "pitch", "dur": "duration", "bar": "barline",
+    "clef": "clef", "key": "key", "time": "time", "acc": "accidental", "pitch": "pitch", "dur": "duration",
+    "bar": "barline",
 }
 
 
@@ -49,17 +49,17 @@ def classify(tokens: Sequence[str]) -> list[str]:
     classes: list[str] = []
     owner = "time"  # the last non-number token decides whom a number belongs to
     for t in tokens:
-        if t.startswith("n:"):
+        kind = split_token(t)[0]
+        if kind == "n":
             classes.append("tuplet" if owner == "tuplet" else "time")
             continue
         owner = t
         if t in _BY_TOKEN:
             classes.append(_BY_TOKEN[t])
+        elif kind in _BY_PREFIX:
+            classes.append(_BY_PREFIX[kind])
         else:
-            prefix = t.split(":", 1)[0]
-            if prefix not in _BY_PREFIX:
-                raise ValueError(f"token {t!r} has no symbol class")
-            classes.append(_BY_PREFIX[prefix])
+            raise ValueError(f"token {t!r} has no symbol class")
     return classes
 
 
