@@ -53,17 +53,6 @@ def test_clashing_output_names_keep_their_suffix_or_are_refused(tmp_path):
         output_stems([x, y], str(tmp_path / "out"))
 
 
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    import torch
-
-    from omrformer import OmrformerConfig, OmrformerModel, OmrformerProcessor
-
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("model")
-    OmrformerModel(OmrformerConfig.from_preset("tiny", grammar_losses=False)).save_pretrained(path)
-    OmrformerProcessor().save_pretrained(path)
-    return path
 
 
 def test_half_the_weights_missing_is_one_clear_error(model_dir, tmp_path):

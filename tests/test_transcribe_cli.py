@@ -16,17 +16,6 @@ FIXTURES = __import__("pathlib").Path(__file__).parent / "fixtures" / "staff"
 FAST = ["--device", "cpu", "--max-length", "48", "--threads", "1"]
 
 
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    import torch
-
-    from omrformer import OmrformerConfig, OmrformerModel, OmrformerProcessor
-
-    torch.manual_seed(0)
-    path = tmp_path_factory.mktemp("model")
-    OmrformerModel(OmrformerConfig.from_preset("tiny", grammar_losses=False)).save_pretrained(path)
-    OmrformerProcessor().save_pretrained(path)
-    return path
 
 
 @pytest.fixture()
