@@ -158,8 +158,11 @@ def load_model(model: str | os.PathLike | None, device: str = "cpu") -> tuple[An
         model = path
     where = str(model)
     local = Path(where)
-    if not local.exists() and (where.count("/") != 1 or where.startswith((".", "/", "~"))):
-        raise TranscriptionError(f"{where}: no such model folder")
+    # "org/name" may be a hub id, but not when "org" is a local folder: then it is a path typo,
+    # and a hub lookup would only retry the network for half a minute.
+    if not local.exists() and (where.count("/") != 1 or where.startswith((".", "/", "~"))
+                               or local.parent.is_dir()):
+        raise TranscriptionError(f"{where!r}: no such model folder")
     if local.exists() and not (local / "config.json").is_file():
         raise TranscriptionError(f"{where}: not a model folder (no config.json)")
     try:

@@ -185,3 +185,12 @@ def test_a_corrupt_mxl_container_is_exit_2_for_tokenize_and_check(tmp_path, caps
         assert main([command, str(bad)]) == 2  # not check's 1 ("violations found")
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and "container.xml: not well-formed XML" in err[0]
+
+
+def test_a_missing_relative_model_path_is_local_not_a_hub_lookup(tmp_path, monkeypatch):
+    from omrformer.transcribe import TranscriptionError, load_model
+
+    (tmp_path / "models").mkdir()
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(TranscriptionError, match="no such model folder"):
+        load_model("models/omr-typo", "cpu")
