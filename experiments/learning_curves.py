@@ -27,6 +27,11 @@ Variants (model size of experiments/configs/cpu_checkpoint.yaml):
   guided     throughput + guided cross-attention
   conv       throughput + conv stem
   all        throughput + dense heads + guided attention + conv stem (experiments/configs/staff_reader.yaml)
+  pos2d      all with a plain 2D positional encoding instead of the staff-aligned one
+  posnone    all without an encoder positional encoding
+  c1 / c16   all with compressor factor 1 / 16 (all has 4)
+The CRNN-CTC baseline (experiments/baselines/crnn_ctc.py) writes rows of the same format into the
+same folder; ``report`` tabulates and plots every ``*.jsonl`` there.
 """
 
 from __future__ import annotations
@@ -54,7 +59,17 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "conv": {**THROUGHPUT, "stem": "conv"},
     "all": {**THROUGHPUT, "dense_heads": True, "guided_attention_weight": 1.0, "stem": "conv"},
 }
-MODEL_KEYS = ("dense_heads", "guided_attention_weight", "stem", "label_smoothing")
+ALL = VARIANTS["all"]
+# Issue 13 part 2, the plain-ViT questions, each a change of "all" alone: does the staff-aligned
+# positional encoding help (plain 2D, none), and how many vision tokens does a staff need (the
+# compressor merges 1, 4 = "all", or 16 tokens into one)?
+VARIANTS.update({
+    "pos2d": {**ALL, "positional": "2d"},
+    "posnone": {**ALL, "positional": "none"},
+    "c1": {**ALL, "compress_factor": 1},
+    "c16": {**ALL, "compress_factor": 16},
+})
+MODEL_KEYS = ("dense_heads", "guided_attention_weight", "stem", "label_smoothing", "positional", "compress_factor")
 
 
 def build(variant: dict[str, Any]) -> Any:

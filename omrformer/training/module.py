@@ -85,7 +85,9 @@ class OmrformerLightning(pl.LightningModule):
         from omrformer import OmrformerConfig, OmrformerModel
 
         if init_from:
-            self.model = OmrformerModel.from_pretrained(init_from)
+            # Training runs in fp32 whatever the stored weights are (the bundled export is bf16).
+            self.model = OmrformerModel.from_pretrained(init_from, dtype=torch.float32)
+            self.model.train()  # from_pretrained returns eval mode; Lightning keeps modes as found
         else:
             overrides = dict(config_overrides or {})
             overrides.setdefault("max_target_length", max_target_length)
