@@ -18,6 +18,7 @@ import sys
 from collections.abc import Sequence
 
 from grammar.atomic import write_atomic
+from grammar.messages import configure_logging, one_line, say
 
 log = logging.getLogger("omrformer")
 
@@ -114,6 +115,11 @@ def cmd_detokenize(args: argparse.Namespace) -> int:
         data = write_score(text, title=args.title, ids=args.ids)
     except (HumanFormError, TokenSequenceError) as err:
         raise CommandError(f"{args.tokens}: {err}") from None
+    from grammar.musicxml.safe_xml import MAX_XML_BYTES
+
+    if len(data) > MAX_XML_BYTES:  # one limit for both directions: never write what tokenize refuses
+        raise CommandError(f"{args.tokens}: the MusicXML would be {len(data)} bytes, more than the "
+                           f"{MAX_XML_BYTES} that tokenize and check read")
     _emit(data, args.output)
     return 0
 
@@ -150,9 +156,9 @@ def cmd_check(args: argparse.Namespace) -> int:
         _emit(to_human(fixed.tokens).encode(), args.output)
         return 1 if violations else 0
     for v in violations:
-        print(f"{args.file}: {v}")
+        print(one_line(f"{args.file}: {v}"))
     if not violations:
-        print(f"{args.file}: valid ({len(tokens)} tokens)")
+        print(one_line(f"{args.file}: valid ({len(tokens)} tokens)"))
     return 1 if violations else 0
 
 
@@ -199,28 +205,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         parser = build_parser(external if external in EXTERNAL_COMMANDS else None)
     except ImportError as err:
-        print(f"omrformer: command {external!r} is not available ({err})", file=sys.stderr)
+        say("omrformer", f"command {external!r} is not available ({err})")
         return 2
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse already printed its one-line usage error
         return int(exc.code or 0)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="omrformer: %(message)s")
+    configure_logging(logging.INFO if args.verbose else logging.WARNING, "omrformer: %(message)s")
     try:
         return int(args.func(args))
     except CommandError as err:
-        print(f"omrformer: {err}", file=sys.stderr)
+        say("omrformer", f"{err}")
         return err.code
     except KeyboardInterrupt:
-        print("omrformer: interrupted", file=sys.stderr)
+        say("omrformer", "interrupted")
         return 130
     except BrokenPipeError:
         return 0
     except MemoryError:
-        print("omrformer: out of memory (try --batch-size 1, fewer --beams, or a smaller page)", file=sys.stderr)
+        say("omrformer", "out of memory (try --batch-size 1, fewer --beams, or a smaller page)")
         return 2
     except OSError as err:
         # Output that cannot be written (stdout on a full disk); input errors are CommandErrors.
-        print(f"omrformer: cannot write output ({err.strerror or err})", file=sys.stderr)
+        say("omrformer", f"cannot write output ({err.strerror or err})")
         return 1

@@ -17,6 +17,8 @@ import os
 import sys
 from pathlib import Path
 
+from grammar.messages import say
+
 logger = logging.getLogger(__name__)
 
 _FILE_SUFFIXES = {"musicxml": (".musicxml", ".xml"), "tokens": (".tokens", ".txt")}
@@ -119,8 +121,13 @@ def _up_to_date(file: Path, args: argparse.Namespace, stems: dict[Path, str], si
     return bool(outs) and numbered.is_file() and all(o.stat().st_mtime >= made for o in outs)
 
 
-def _write_page(page, args: argparse.Namespace, stems: dict[Path, str], single: bool, to_stdout: bool) -> bool:
-    """Write one transcribed page (and its overlay); False (said on stderr) when it cannot be."""
+def _write_page(page, args: argparse.Namespace, stems: dict[Path, str], single: bool,
+                to_stdout: bool) -> tuple[bool, bool]:
+    """Write one transcribed page and its overlay: (score written, overlay written or not asked).
+
+    A failure is said on stderr in one line; an overlay that cannot be written does not take the
+    written score with it.
+    """
     from grammar.human import to_human
     from omrformer.cli import write_atomic
 
@@ -138,8 +145,8 @@ def _write_page(page, args: argparse.Namespace, stems: dict[Path, str], single: 
             path.parent.mkdir(parents=True, exist_ok=True)
             write_atomic(path, data)
         except OSError as err:
-            print(f"omrformer: {str(path)!r}: cannot write ({err.strerror or err})", file=sys.stderr)
-            return False
+            say("omrformer", f"{str(path)!r}: cannot write ({err.strerror or err})")
+            return False, True  # the overlay is not tried without its score
         logger.info("%s -> %s", page.name, path)
     if args.overlay:
         from omrformer.overlay import draw_overlay
@@ -150,9 +157,9 @@ def _write_page(page, args: argparse.Namespace, stems: dict[Path, str], single: 
             draw_overlay(page).save(str(target) + ".tmp.png")
             os.replace(str(target) + ".tmp.png", target)
         except OSError as err:
-            print(f"omrformer: overlay {str(target)!r}: cannot write ({err.strerror or err})", file=sys.stderr)
-            return False
-    return True
+            say("omrformer", f"overlay {str(target)!r}: cannot write ({err.strerror or err})")
+            return True, False
+    return True, True
 
 def _overlay_path(page, args: argparse.Namespace, single: bool) -> Path:
     target = Path(args.overlay)
@@ -187,9 +194,9 @@ def run(args: argparse.Namespace) -> int:
     # Each page is written as soon as it is read: a killed archive run keeps what it finished,
     # and a rerun skips inputs whose outputs are newer than they are (--overwrite redoes them).
     problems = [(f, problem) for f, problem in expand_inputs(args.inputs) if problem]
-    total = written = failed = skipped = 0
+    total = written = failed = skipped = overlays_lost = 0
     for _, problem in problems:
-        print(f"omrformer: {problem}", file=sys.stderr)
+        say("omrformer", f"{problem}")
         total += 1
         failed += 1
     single = len(files) == 1
@@ -210,22 +217,22 @@ def run(args: argparse.Namespace) -> int:
                 raise CommandError(f"-o - writes one page to standard output; {str(file)!r} has several")
             total += 1
             if page.error:
-                print(f"omrformer: {page.error}", file=sys.stderr)
+                say("omrformer", f"{page.error}")
                 failed += 1
                 continue
             if page.repair:
-                print(f"omrformer: {page.name}: {page.repair}", file=sys.stderr)
+                say("omrformer", f"{page.name}: {page.repair}")
             if page.notes:
-                print(f"omrformer: {page.name}: staves reconciled: {'; '.join(page.notes)}", file=sys.stderr)
-            if _write_page(page, args, stems, single and page.page is None, to_stdout):
-                written += 1
-            else:
-                failed += 1
+                say("omrformer", f"{page.name}: staves reconciled: {'; '.join(page.notes)}")
+            score_ok, overlay_ok = _write_page(page, args, stems, single and page.page is None, to_stdout)
+            written += score_ok
+            failed += not score_ok
+            overlays_lost += not overlay_ok
     if progress is not None:
         progress.close()
     if skipped:
-        print(f"omrformer: {skipped} input(s) skipped: their outputs are newer (--overwrite to redo)",
-              file=sys.stderr)
-    if total > 1 or failed:
-        print(f"omrformer: {written} of {total} pages transcribed", file=sys.stderr)
-    return 1 if failed else 0
+        say("omrformer", f"{skipped} input(s) skipped: their outputs are newer (--overwrite to redo)")
+    if total > 1 or failed or overlays_lost:
+        lost = f" ({overlays_lost} overlay(s) not written)" if overlays_lost else ""
+        say("omrformer", f"{written} of {total} pages transcribed{lost}")
+    return 1 if failed or overlays_lost else 0

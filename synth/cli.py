@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 from pathlib import Path
 
+from grammar.messages import configure_logging, say
 from synth.config import ConfigError, load_config
 from synth.fonts import FontError, install_fontconfig
 from synth.music21_source import collection_files
@@ -63,7 +63,7 @@ def _convert(args: argparse.Namespace) -> int:
         for name in args.source:
             collection_files(name)
     except SourceError as err:
-        print(f"synth: error: {err}", file=sys.stderr)
+        say("synth", f"error: {err}")
         return 2
     for name in args.source:
         report = convert_collection(name, default_cache(args.out), args.out / CACHE_DIRNAME, args.workers)
@@ -73,7 +73,7 @@ def _convert(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    configure_logging(logging.WARNING, "%(levelname)s %(name)s: %(message)s")
     if args.command == "convert":
         return _convert(args)
     try:
@@ -95,14 +95,14 @@ def main(argv: list[str] | None = None) -> int:
             raise ConfigError(f"--count must be positive, got {args.count}")
         only = _indices(args.shards) if getattr(args, "shards", None) else None
     except (ConfigError, SourceError, ValueError) as err:
-        print(f"synth: error: {err}", file=sys.stderr)
+        say("synth", f"error: {err}")
         return 2
     try:
         # Once, here, before any worker starts: a machine that cannot prepare the fonts (e.g. no
         # brotli) gets one line now instead of every worker dying on start-up.
         install_fontconfig()
     except FontError as err:
-        print(f"synth: error: {err}", file=sys.stderr)
+        say("synth", f"error: {err}")
         return 3
     if args.command == "preview":
         from synth.preview import preview
@@ -117,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{s.samples} samples in {s.shards_made} new shards ({s.shards_kept} kept) under {args.out}; "
         f"{len(s.failures)} failed attempts from {s.failed_sources} scores, {s.missing} samples missing"
         + (f", {s.staves_dropped} staves dropped" if cfg.level == "staff" else "")
+        + f"; the folder holds {s.folder_samples} samples, {s.folder_missing} missing"
         + f" (details in {args.out / 'manifest.json'})"
     )
-    return 1 if s.missing else 0
+    return 1 if s.folder_missing else 0  # an incomplete folder stays a failure on every re-run

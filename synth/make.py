@@ -36,6 +36,10 @@ class RunSummary:
     failures: list[dict[str, Any]] = field(default_factory=list)
     missing: int = 0  # samples that failed every attempt
     staves_dropped: int = 0  # staff level: staves cut but not kept (reasons in the manifest)
+    # The whole folder as the manifest records it, earlier runs' shards included: a re-run over a
+    # finished folder makes nothing new, but the folder may still lack samples.
+    folder_samples: int = 0
+    folder_missing: int = 0
 
     @property
     def failed_sources(self) -> int:
@@ -129,7 +133,8 @@ def make(
                         summary,
                     )
         bar.close()
-    write_manifest(out, config, source, seed, count, n_shards, conversions)
+    manifest = write_manifest(out, config, source, seed, count, n_shards, conversions)
+    summary.folder_samples, summary.folder_missing = manifest["samples"], manifest["missing"]
     for f in fails.values():
         summary.failures += f
     return summary

@@ -194,3 +194,59 @@ def test_a_missing_relative_model_path_is_local_not_a_hub_lookup(tmp_path, monke
     monkeypatch.chdir(tmp_path)
     with pytest.raises(TranscriptionError, match="no such model folder"):
         load_model("models/omr-typo", "cpu")
+
+
+def test_a_newline_in_a_file_name_cannot_forge_a_message(tmp_path, capsys):
+    from omrformer.cli import main
+
+    forged = tmp_path / "a\nomrformer: all pages transcribed.tokens"
+    forged.write_text("not a token\n")
+    assert main(["detokenize", str(forged)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1 and "a\\nomrformer: all pages" in err
+    assert main(["check", str(forged)]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_detokenize_never_writes_what_tokenize_would_refuse(tmp_path, monkeypatch, capsys):
+    import grammar.musicxml.safe_xml as safe_xml
+    from omrformer.cli import main
+
+    tokens = Path(__file__).parent / "golden" / "clefs.tokens"
+    out = tmp_path / "s.musicxml"
+    assert main(["detokenize", str(tokens), "-o", str(out)]) == 0
+    size = out.stat().st_size
+    out.unlink()
+    monkeypatch.setattr(safe_xml, "MAX_XML_BYTES", size - 1)  # the same limit, made small
+    assert main(["detokenize", str(tokens), "-o", str(out)]) == 2
+    assert "more than the" in capsys.readouterr().err and not out.exists()
+    assert main(["tokenize", str(tmp_path / "missing.musicxml")]) == 2  # still a clear error
+
+
+def test_out_of_memory_is_one_line_exit_2(tmp_path, monkeypatch, capsys):
+    import omrformer.cli as cli
+
+    def exhausted(args):
+        raise MemoryError
+
+    monkeypatch.setattr(cli, "cmd_tokenize", exhausted)
+    assert cli.main(["tokenize", str(tmp_path / "x.musicxml")]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "omrformer: out of memory (try --batch-size 1, fewer --beams, or a smaller page)"]
+
+
+def test_an_unwritable_overlay_is_one_line_and_the_score_is_kept(model_dir, tmp_path, capsys):
+    from omrformer.cli import main
+
+    page = Path(__file__).parent / "fixtures" / "staff" / "single_staff.png"
+    out = tmp_path / "p.musicxml"
+    (tmp_path / "a-file").write_text("")
+    bad = tmp_path / "a-file" / "p.png"  # its "folder" is a file: cannot be written
+    opts = ["--model", str(model_dir), "--max-length", "16", "--layout", "page"]
+    assert main(["transcribe", str(page), *opts, "-o", str(out), "--overlay", str(bad)]) == 1
+    err = [line for line in capsys.readouterr().err.strip().splitlines()
+           if not line.startswith("Loading weights")]  # transformers' progress bar
+    assert any("overlay" in line and "cannot write" in line for line in err)
+    assert all(line.startswith("omrformer: ") for line in err), err  # one line each, no traceback
+    assert err[-1] == "omrformer: 1 of 1 pages transcribed (1 overlay(s) not written)"
+    assert out.read_bytes().startswith(b"<?xml")

@@ -58,6 +58,20 @@ def test_same_seed_same_bytes_and_resume_after_a_lost_shard(run_a, tmp_path):
     )
 
 
+def test_a_rerun_over_a_finished_folder_reports_the_folder_not_just_the_run(run_a, tmp_path):
+    import shutil
+
+    b = tmp_path / "b"
+    shutil.copytree(run_a, b)
+    side = b / "shard-000001.json"  # an earlier run that could not make 2 samples of this shard
+    meta = json.loads(side.read_text())
+    side.write_text(json.dumps({**meta, "missing": 2}))
+    summary = _run(b)
+    assert summary.shards_made == 0 and summary.missing == 0  # nothing new was made or lost now
+    assert (summary.folder_samples, summary.folder_missing) == (5, 2)  # but the folder still lacks 2
+    assert json.loads((b / "manifest.json").read_text())["missing"] == 2
+
+
 def test_different_seeds_give_different_images(run_a, tmp_path):
     other = tmp_path / "c"
     make(_config(), str(FIXTURES), other, 2, seed=4, workers=1, progress=False)
