@@ -1,4 +1,4 @@
-"""Learning curves at an equal wall-clock budget: recipe variants trained on the same shards (issue 9).
+"""Learning curves at an equal CPU budget: recipe variants trained on the same shards (issue 9).
 
 Train one variant (one process; run two side by side with ``OMP_NUM_THREADS=1`` each)::
 
@@ -164,6 +164,9 @@ def train(args: argparse.Namespace) -> None:
     from omrformer.training.data import resolve_shards
 
     torch.set_num_threads(args.threads)
+    # The budget counts the CPU seconds this process got (process_time), not the wall clock: on a
+    # shared machine a variant slowed by another job gets the same compute as one run alone.
+    clock = time.process_time if args.clock == "cpu" else time.perf_counter
     cv2.setNumThreads(1)
     variant = VARIANTS[args.variant]
     processor = OmrformerProcessor()
@@ -197,7 +200,7 @@ def train(args: argparse.Namespace) -> None:
             if elapsed >= budget:
                 break
             next_eval = min(next_eval, budget)
-        t0 = time.perf_counter()
+        t0 = clock()
         batch = collate(next(train_batches))
         warm = 150
         if step < warm:
@@ -214,7 +217,7 @@ def train(args: argparse.Namespace) -> None:
         opt.zero_grad(set_to_none=True)
         step += 1
         images += batch["labels"].shape[0]
-        elapsed += time.perf_counter() - t0
+        elapsed += clock() - t0
     if args.save:
         module.model.save_pretrained(out / f"{args.variant}_model")
 
@@ -273,6 +276,8 @@ def main() -> None:
     t.add_argument("--batch", type=int, default=8)
     t.add_argument("--lr", type=float, default=1e-3)
     t.add_argument("--threads", type=int, default=1)
+    t.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
+                    help="what --minutes counts: CPU time of this process (default) or wall time")
     t.add_argument("--out", default="runs/curves")
     t.add_argument("--skip-initial-eval", action="store_true", help="no evaluation of the untrained model")
     t.add_argument("--save", action="store_true", help="save the final model (HF folder) beside the logs")
