@@ -228,6 +228,9 @@ class OmrformerLightning(pl.LightningModule):
             [{"params": decay, "weight_decay": self.hparams["weight_decay"]},
              {"params": no_decay, "weight_decay": 0.0}],
             lr=self.hparams["lr"], betas=(0.9, 0.98),
+            # The fused kernel: one pass over all tensors, ~5x faster than the default on CPU for
+            # this model's 144 tensors (70 -> 15 ms per step, 1 thread); cuda has it too.
+            fused=all(p.device.type in ("cpu", "cuda") for p in decay + no_decay),
         )
         total = self.hparams["total_steps"] or max(int(self.trainer.max_steps), 1)
         warm, floor = self.hparams["warmup_steps"], self.hparams["min_lr_ratio"]
