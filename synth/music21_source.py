@@ -64,7 +64,7 @@ def corpus_root() -> Path:
     try:
         import music21
     except ImportError:
-        raise SourceError("music21 sources need the music21 package (pip install music21)") from None
+        raise SourceError("music21 sources need the music21 package (pip install 'omrformer[synth]')") from None
     return Path(music21.__file__).parent / "corpus"
 
 
