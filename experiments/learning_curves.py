@@ -72,14 +72,17 @@ VARIANTS.update({
 MODEL_KEYS = ("dense_heads", "guided_attention_weight", "stem", "label_smoothing", "positional", "compress_factor")
 
 
-def build(variant: dict[str, Any]) -> Any:
+def build(variant: dict[str, Any], init_from: str | None = None, freeze: list[str] | None = None) -> Any:
+    """The variant's model from scratch, or ``init_from``'s weights (its own config: the variant then
+    sets only the data recipe); ``freeze`` names modules not to train (e.g. ``encoder``)."""
     import torch
 
     from omrformer.training.module import OmrformerLightning
 
     torch.manual_seed(3)
     overrides = {**MODEL, **{k: v for k, v in variant.items() if k in MODEL_KEYS}}
-    return OmrformerLightning(preset="small", config_overrides=overrides, max_target_length=512)
+    return OmrformerLightning(preset="small", config_overrides=overrides, max_target_length=512,
+                              init_from=init_from, freeze=freeze or None)
 
 
 def stream(shards: list[Path], variant: dict[str, Any], loop: bool, processor: Any, batch: int) -> Any:
@@ -171,10 +174,11 @@ def train(args: argparse.Namespace) -> None:
     variant = VARIANTS[args.variant]
     processor = OmrformerProcessor()
     collate = Collator(processor)
-    module = build(variant)
+    module = build(variant, args.init_from, args.freeze)
     module.train()
-    decay = [p for n, p in module.model.named_parameters() if not (p.ndim < 2 or "embed" in n or "norm" in n)]
-    no_decay = [p for n, p in module.model.named_parameters() if p.ndim < 2 or "embed" in n or "norm" in n]
+    trained = [(n, p) for n, p in module.model.named_parameters() if p.requires_grad]
+    decay = [p for n, p in trained if not (p.ndim < 2 or "embed" in n or "norm" in n)]
+    no_decay = [p for n, p in trained if p.ndim < 2 or "embed" in n or "norm" in n]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05}, {"params": no_decay, "weight_decay": 0.0}],
                             lr=args.lr, betas=(0.9, 0.98))
     budget = args.minutes * 60.0
@@ -184,13 +188,14 @@ def train(args: argparse.Namespace) -> None:
                             variant["bucket"], args.batch)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    log = (out / f"{args.variant}.jsonl").open("w")
+    name = args.name or args.variant
+    log = (out / f"{name}.jsonl").open("w")
     elapsed, step, images = 0.0, 0, 0
     next_eval = args.eval_every * 60 if args.skip_initial_eval else 0.0
     while True:
         if elapsed >= next_eval or elapsed >= budget:
             t = time.perf_counter()
-            row = {"variant": args.variant, "minutes": elapsed / 60, "step": step, "images": images,
+            row = {"variant": name, "minutes": elapsed / 60, "step": step, "images": images,
                    **evaluate(module, heldout, collate)}
             row["eval_s"] = time.perf_counter() - t
             log.write(json.dumps(row) + "\n")
@@ -202,7 +207,7 @@ def train(args: argparse.Namespace) -> None:
             next_eval = min(next_eval, budget)
         t0 = clock()
         batch = collate(next(train_batches))
-        warm = 150
+        warm = args.warmup
         if step < warm:
             scale = (step + 1) / warm
         else:
@@ -219,7 +224,7 @@ def train(args: argparse.Namespace) -> None:
         images += batch["labels"].shape[0]
         elapsed += clock() - t0
     if args.save:
-        module.model.save_pretrained(out / f"{args.variant}_model")
+        module.model.save_pretrained(out / f"{name}_model")
 
 
 def report(args: argparse.Namespace) -> None:
@@ -276,6 +281,10 @@ def main() -> None:
     t.add_argument("--batch", type=int, default=8)
     t.add_argument("--lr", type=float, default=1e-3)
     t.add_argument("--threads", type=int, default=1)
+    t.add_argument("--init-from", help="start from this model folder (fine-tuning) instead of scratch")
+    t.add_argument("--freeze", nargs="*", default=[], help="modules not to train, e.g. encoder or decoder")
+    t.add_argument("--warmup", type=int, default=150, help="warm-up steps of the learning rate")
+    t.add_argument("--name", help="name of the rows and the JSONL file (default: the variant)")
     t.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
                     help="what --minutes counts: CPU time of this process (default) or wall time")
     t.add_argument("--out", default="runs/curves")
