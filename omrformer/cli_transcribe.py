@@ -178,6 +178,10 @@ def run(args: argparse.Namespace) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
+    if not getattr(args, "verbose", False):
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()  # "Loading weights: 100%" on every run; -v shows it
     from omrformer.transcribe import Transcriber, TranscriptionError, expand_inputs
 
     files = [f for f, problem in expand_inputs(args.inputs) if problem is None]
