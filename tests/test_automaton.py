@@ -147,4 +147,5 @@ def test_copy_is_independent():
     auto = run("<part> <staff> <clef:G2> <key:C-major> <time:2/4> <voice>")
     other = auto.copy()
     other.step("clef:F4")
-    assert auto.clef == ["clef:G2"] and other.clef == ["clef:F4"]
+    assert [a.clef for a in auto.staff_attrs] == ["clef:G2"]
+    assert [a.clef for a in other.staff_attrs] == ["clef:F4"]
