@@ -87,18 +87,18 @@ def excerpt(tokens: Sequence[str], start: int, stop: int) -> list[str]:
         flat += 1
         header, i = _take_header(first, i)
         attrs = auto.staff_attrs[flat] if flat < len(auto.staff_attrs) else StaffAttrs()
-        in_force = {
+        in_force: dict[str, list[str] | None] = {
             "clef": [attrs.clef] if attrs.clef is not None else None,
             "key": [f"key:{attrs.key}"] if attrs.key is not None else None,
             "time": list(attrs.time) if attrs.time is not None else None,
         }
         for name in _HEADER_KINDS:
-            tokens = header.get(name) or in_force[name]
-            if tokens is None:
+            found = header.get(name) or in_force[name]
+            if found is None:
                 raise ValueError(
                     f"cannot cut an excerpt at measure {start + 1}: staff {flat + 1} has no {name}"
                 )
-            out += tokens
+            out += found
     for m in measures[start + 1 : stop]:
         out += m
     return out

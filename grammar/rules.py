@@ -446,7 +446,9 @@ def _finish_duration(s: ScoreState) -> None:
         )
     if v.ticks_left < 0 and not v.overfull_reported:
         v.overfull_reported = True
-        s.check(False, "overfull", lambda: f"{format_quarters(s.attrs.ticks - v.ticks_left)} in {s.time_name()} (overfull)")
+        s.check(
+            False, "overfull", lambda: f"{format_quarters(s.attrs.ticks - v.ticks_left)} in {s.time_name()} (overfull)"
+        )
 
 
 def _mask_body(s: ScoreState) -> np.ndarray:
