@@ -18,7 +18,7 @@ import numpy as np
 
 from grammar import classes as C
 from grammar.lookahead import dots_state
-from grammar.rules import PHASE_RULES
+from grammar.rules import PHASE_RULES, layout_allows
 from grammar.state import IN_VOICE, GrammarError, Phase, ScoreState
 
 __all__ = ["BODY", "DONE", "DUR", "GrammarError", "Phase", "ScoreAutomaton"]
@@ -82,8 +82,32 @@ class ScoreAutomaton(ScoreState):
         return max(self.current.ticks_left, 0)
 
     def allowed_mask(self) -> np.ndarray:
-        """Boolean (len(vocab),): exactly the tokens ``step`` accepts now (a fresh array)."""
-        return PHASE_RULES[self.phase].mask(self)
+        """Boolean (len(vocab),): exactly the tokens ``step`` accepts now (a fresh array).
+
+        Inside a staff the mask is memoised on what the rules read (``_mask_key``): a batch of
+        rows keeps meeting the same few hundred voice states.
+        """
+        key = self._mask_key()
+        if key is None:
+            return PHASE_RULES[self.phase].mask(self)
+        memo = self._memo("mask")
+        m = memo.get(key)
+        if m is None:
+            m = memo[key] = PHASE_RULES[self.phase].mask(self)
+        return m.copy()
+
+    def _mask_key(self) -> tuple | None:
+        """``_plan_signature`` plus what only the mask reads: which closers the layout allows
+        (in a voice) and the pitch a chord note may not go below."""
+        sig = self._plan_signature()
+        if sig is None:
+            return None
+        ph = self.phase
+        if ph == Phase.BODY:
+            return (*sig, *(layout_allows(self, c) for c in _CLOSERS))
+        if ph in _PITCH and self.event.kind == C.CHORD:
+            return (*sig, self.current.last_pitch)
+        return sig
 
     def allowed_tokens(self) -> list[str]:
         """The tokens ``step`` would accept now."""
@@ -107,9 +131,25 @@ class ScoreAutomaton(ScoreState):
         """
         if self.phase == Phase.DONE:
             return 0
-        n = self.copy()._run_plan()
+        sig = self._plan_signature()
+        base = self._layout_to_close() if sig is not None else None
+        if sig is None or base is None:
+            n = self.copy()._run_plan()
+        else:  # inside a staff: memoised like allowed_mask_within's plans
+            memo = self._memo("plan")
+            if sig not in memo:
+                memo[sig] = self.copy()._run_plan() - base
+            n = memo[sig] + base
         self.finish_known = (n, self.pos)  # a cache for min_to_finish_bound, not grammar state
         return n
+
+    def _memo(self, kind: str) -> dict:
+        """A memo of plan lengths for this policy and vocabulary, emptied when it grows too big."""
+        memo = self.fills.cache.setdefault((kind, self.classes), {})
+        assert isinstance(memo, dict)
+        if len(memo) > _MEMO_LIMIT:
+            memo.clear()
+        return memo
 
     def min_to_finish_bound(self, growth: int) -> int:
         """An upper bound on ``min_to_finish`` without running the plan, assuming no token grows
@@ -140,19 +180,25 @@ class ScoreAutomaton(ScoreState):
         return n
 
     def _closing_cost(self) -> int | None:
-        """Plan length in closed form once the current voice may end: the rest of the layout gets
-        ``staff voice rest dur:measure`` per staff (plus ``part`` per part), then ``bar <eos>``.
+        """Plan length in closed form once the current voice may end (``_layout_to_close``).
         None when the plan still has work inside the voice."""
         v = self.current
         if self.phase != Phase.BODY or v.tup is not None or v.events == 0:
             return None
         if not dots_state(self)[1] or (v.ticks_left > 0 and not self.short_ok()):
             return None
+        return self._layout_to_close()
+
+    def _layout_to_close(self) -> int | None:
+        """Plan tokens once the current voice has ended: the rest of the layout gets ``staff voice
+        rest dur:measure`` per staff (plus ``part`` per part), then ``bar <eos>``; in measure 1
+        (whose layout is still open) just ``bar <eos>``. None for lenient states outside the
+        layout, where the plan has to walk."""
         if self.measure == 1:
             return 2
         assert self.layout is not None
         if self.part >= len(self.layout) or self.staff >= self.layout[self.part]:
-            return None  # lenient states outside the layout: let the plan walk
+            return None
         rest = 4 * (self.layout[self.part] - self.staff - 1)
         rest += sum(1 + 4 * n for n in self.layout[self.part + 1 :])
         return rest + 2
@@ -162,22 +208,95 @@ class ScoreAutomaton(ScoreState):
         tokens in all (counting the token itself and ``<eos>``).
 
         Non-empty whenever ``min_to_finish() <= budget`` (the plan's own token always qualifies).
+
+        Inside a staff the plan's length after a token is a constant that depends only on the
+        voice or staff header (``_plan_signature``) plus the layout still to close
+        (``_layout_to_close``). Those constants are memoised per policy and vocabulary, so near
+        ``max_length`` most rows cost a mask and a comparison instead of one plan run per
+        candidate token.
         """
         m = self.allowed_mask()
         if self.phase == Phase.DONE:
             return m
+        sig = self._plan_signature()
+        base = self._layout_to_close() if sig is not None else None
+        if sig is None or base is None:
+            return self._within_by_plan(m, budget, None, 0)
+        memo = self._memo("within")
+        after = memo.get(sig)
+        if after is None:
+            after = memo[sig] = np.full(len(m), _UNKNOWN, dtype=np.int32)
+        todo = m & (after == _UNKNOWN)
+        if todo.any():
+            self._within_by_plan(todo, budget, after, base)
+        return m & (after.astype(np.int64) + base + 1 <= budget)
+
+    def _within_by_plan(self, m: np.ndarray, budget: int, after: np.ndarray | None, base: int) -> np.ndarray:
+        """Run the plan after each token of ``m`` (one per interchangeable class) and keep those
+        that fit ``budget``; with ``after``, also store each plan length minus ``base`` there."""
         out = np.zeros_like(m)
         tc = self.classes
-        seen: dict[int, bool] = {}
+        seen: dict[int, int] = {}
         for tid in np.flatnonzero(m):
             c = int(tc.cls[tid])
             if c in _INTERCHANGEABLE and c in seen:
-                out[tid] = seen[c]
-                continue
-            sim = self.copy()
-            sim.step(int(tid))
-            ok = 1 + sim._run_plan() <= budget
-            out[tid] = ok
-            if c in _INTERCHANGEABLE:
-                seen[c] = ok
+                plan = seen[c]
+            else:
+                sim = self.copy()
+                sim.step(int(tid))
+                plan = sim._run_plan()
+                if c in _INTERCHANGEABLE:
+                    seen[c] = plan
+            out[tid] = 1 + plan <= budget
+            if after is not None:
+                after[tid] = plan - base
         return out
+
+    def _plan_signature(self) -> tuple | None:
+        """Everything the plan (now, or after one more token) reads apart from the layout still
+        to close, for a strict state inside a staff; None elsewhere (between measures, once per
+        measure: run the plan).
+
+        In a staff header the plan is always ``voice rest dur:measure`` after whatever header
+        tokens measure 1 still needs, whatever the time signature. In a voice, fields matter only
+        in the phases that read them, so they are left out elsewhere (a stale ``ticks_before``
+        between events would only split the memo). The last pitch is left out: it only narrows
+        which chord pitches are allowed, never the plan after one.
+        """
+        ph = self.phase
+        if not self.strict:
+            return None
+        if ph in _HEADER:
+            return (ph, self.attr_level, self.measure == 1)
+        if ph not in IN_VOICE:
+            return None
+        v, e = self.current, self.event
+        pending = e.dots_pending
+        return (
+            ph,
+            v.ticks_left,
+            v.events > 0,
+            v.full,
+            v.tup,
+            v.tup_events > 0,
+            v.can_chord,
+            v.can_tie,
+            self.short_ok(),
+            v.ticks_left == self.attrs.ticks,
+            self.measure == 1,
+            e.kind if ph in _READS_KIND else None,
+            e.ticks_before if ph == Phase.DUR or pending else None,
+            (e.dur_type, e.dots, e.valid is None) if pending else None,
+            e.tuplet_actual if ph == Phase.TUPN else None,
+        )
+
+
+# The plan memos, per voice signature: plan length (after a token, in allowed_mask_within) minus
+# the layout still to close. _UNKNOWN marks a token not measured yet; the limit keeps the
+# "within" memo under ~15 MB (177 int32 per entry).
+_UNKNOWN = np.iinfo(np.int32).min
+_MEMO_LIMIT = 20_000
+_READS_KIND = frozenset({Phase.PITCH, Phase.PITCH2, Phase.DUR})
+_CLOSERS = (C.VOICE, C.STAFF, C.PART, C.BAR)
+_PITCH = frozenset({Phase.PITCH, Phase.PITCH2})
+_HEADER = frozenset({Phase.PART, Phase.STAFF, Phase.TNUM, Phase.TDEN})  # a staff opened, no voice yet
