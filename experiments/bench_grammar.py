@@ -9,7 +9,8 @@ checked against the completion plan).
 
 With ``--model PRESET`` it also times one decoder step of that preset (random weights, KV cache,
 greedy) at the same number of rows, each row attending to one staff image's memory, and prints
-the grammar's share of it: the number the staff-by-staff page reader pays per step.
+the grammar's share of it, far from and near ``max_length``: what the staff-by-staff page reader
+pays per step.
 """
 
 from __future__ import annotations
@@ -78,8 +79,8 @@ def main() -> None:
     head = "| batch | ms/step, max_length far away | ms/step, closing mode (near max_length) |"
     rule = "| --- | --- | --- |"
     if args.model:
-        head += f" {args.model} decoder ms/step | grammar (far) / decoder step |"
-        rule += " --- | --- |"
+        head += f" {args.model} decoder ms/step | grammar (far) / decoder step | grammar (closing) / decoder step |"
+        rule += " --- | --- | --- |"
     print(head)
     print(rule)
     for b in args.batches:
@@ -88,7 +89,7 @@ def main() -> None:
         line = f"| {b} | {far:.2f} | {close:.2f} |"
         if args.model:
             step = model_step_ms(args.model, b, args.model_steps)
-            line += f" {step:.1f} | {100 * far / step:.0f}% |"
+            line += f" {step:.1f} | {100 * far / step:.0f}% | {100 * close / step:.0f}% |"
         print(line)
 
 
