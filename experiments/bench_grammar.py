@@ -3,7 +3,8 @@
 Replays random grammatical sequences of length ``--steps`` through the processor one step at a
 time, as ``generate`` would (growing ``(batch, cur_len)`` ids), and reports mean ms per call,
 with ``max_length`` far away (plain masks) and with every step in closing mode (each candidate
-checked against the completion plan).
+checked against the completion plan). Each measurement starts with empty memos (the pessimistic
+case: a long-running process reuses them across pages).
 
     OMP_NUM_THREADS=1 .venv/bin/python experiments/bench_grammar.py [--model small]
 
@@ -25,6 +26,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from grammar.fill import fill_table  # noqa: E402
 from grammar.logits import GrammarLogitsProcessor  # noqa: E402
 from grammar.vocab import VOCAB  # noqa: E402
 from tests.grammar_walks import random_walk  # noqa: E402
@@ -39,6 +41,9 @@ def bench(batch: int, steps: int, max_length: int, seed: int = 0) -> float:
             rows.append([VOCAB.bos_id, *VOCAB.encode(seq[:steps])])
     ids = torch.tensor(rows)  # (B, steps + 1)
     proc = GrammarLogitsProcessor(max_length=max_length)
+    # Start cold: the automaton memoises masks and plan lengths per policy for the whole process
+    # (grammar/automaton.py), and the walks above (or an earlier batch) would have warmed it.
+    fill_table(proc.policy).cache.clear()
     scores = torch.zeros(batch, len(VOCAB))
     t0 = time.perf_counter()
     for cur in range(1, steps + 1):

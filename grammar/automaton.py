@@ -133,13 +133,8 @@ class ScoreAutomaton(ScoreState):
             return 0
         sig = self._plan_signature()
         base = self._layout_to_close() if sig is not None else None
-        if sig is None or base is None:
-            n = self.copy()._run_plan()
-        else:  # inside a staff: memoised like allowed_mask_within's plans
-            memo = self._memo("plan")
-            if sig not in memo:
-                memo[sig] = self.copy()._run_plan() - base
-            n = memo[sig] + base
+        known = self._memo("plan").get(sig) if sig is not None and base is not None else None
+        n = known + base if known is not None and base is not None else self.copy()._run_plan()
         self.finish_known = (n, self.pos)  # a cache for min_to_finish_bound, not grammar state
         return n
 
@@ -165,19 +160,39 @@ class ScoreAutomaton(ScoreState):
         n, pos = self.finish_known
         return n + growth * (self.pos - pos)
 
-    def _run_plan(self) -> int:
-        """Follow the plan on this (throw-away) state and count its tokens."""
+    def _run_plan(self, memo: bool = True) -> int:
+        """Follow the plan on this (throw-away) state and count its tokens.
+
+        With ``memo``, stop at the first state whose plan length is memoised (inside a staff it is
+        a constant of ``_plan_signature`` plus ``_layout_to_close``) and memoise the states passed.
+        """
         self.violations = []
+        plans = self._memo("plan") if memo else None
+        passed: list[tuple[tuple, int, int]] = []  # (signature, layout to close, tokens so far)
         n = 0
-        while self.phase != Phase.DONE:
+        while True:
+            if self.phase == Phase.DONE:
+                total = n
+                break
             closing = self._closing_cost()
             if closing is not None:
-                return n + closing
+                total = n + closing
+                break
+            sig = self._plan_signature() if plans is not None else None
+            base = self._layout_to_close() if sig is not None else None
+            if plans is not None and sig is not None and base is not None:
+                if sig in plans:
+                    total = n + plans[sig] + base
+                    break
+                passed.append((sig, base, n))
             self.step(self._plan_token())
             n += 1
             if n > _PLAN_LIMIT:
                 raise AssertionError("completion plan does not terminate")
-        return n
+        if plans is not None:
+            for sig, base, k in passed:
+                plans[sig] = total - k - base
+        return total
 
     def _closing_cost(self) -> int | None:
         """Plan length in closed form once the current voice may end (``_layout_to_close``).
@@ -231,9 +246,12 @@ class ScoreAutomaton(ScoreState):
             self._within_by_plan(todo, budget, after, base)
         return m & (after.astype(np.int64) + base + 1 <= budget)
 
-    def _within_by_plan(self, m: np.ndarray, budget: int, after: np.ndarray | None, base: int) -> np.ndarray:
+    def _within_by_plan(
+        self, m: np.ndarray, budget: int, after: np.ndarray | None, base: int, memo: bool = True
+    ) -> np.ndarray:
         """Run the plan after each token of ``m`` (one per interchangeable class) and keep those
-        that fit ``budget``; with ``after``, also store each plan length minus ``base`` there."""
+        that fit ``budget``; with ``after``, also store each plan length minus ``base`` there.
+        ``memo=False`` runs every plan to the end (the reference the memo tests compare with)."""
         out = np.zeros_like(m)
         tc = self.classes
         seen: dict[int, int] = {}
@@ -244,7 +262,7 @@ class ScoreAutomaton(ScoreState):
             else:
                 sim = self.copy()
                 sim.step(int(tid))
-                plan = sim._run_plan()
+                plan = sim._run_plan(memo)
                 if c in _INTERCHANGEABLE:
                     seen[c] = plan
             out[tid] = 1 + plan <= budget

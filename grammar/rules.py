@@ -391,15 +391,12 @@ def _start_event(s: ScoreState, c: int) -> None:
     s.check(
         not v.full, "whole-measure-rest", "a whole-measure rest or space must be the only event of its voice"
     )
-    if c != C.GRACE and v.ticks_left <= 0:
-        s.check(lambda: event_fits(s, c), "overfull", lambda: f"the measure is already full ({s.time_name()})", SKIP)
-    elif c != C.GRACE:
-        s.check(
-            lambda: event_fits(s, c),
-            "unfinishable",
-            lambda: f"no duration fits the {format_quarters(v.ticks_left)} left in {s.time_name()}",
-            SKIP,
-        )
+    if c != C.GRACE and not event_fits(s, c):  # grace notes take no time
+        if v.ticks_left <= 0:
+            s.check(False, "overfull", f"the measure is already full ({s.time_name()})", SKIP)
+        else:
+            left = format_quarters(v.ticks_left)
+            s.check(False, "unfinishable", f"no duration fits the {left} left in {s.time_name()}", SKIP)
     s.event.kind = c
     s.event.ticks_before = v.ticks_left
     v.can_chord = v.can_tie = False
