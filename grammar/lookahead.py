@@ -91,7 +91,7 @@ def ratio_fits(s: ScoreState, a: int, n: int) -> bool:
 
 def actual_ok(s: ScoreState, a: int) -> bool:
     """Some tuplet with ``a`` actual notes fits here."""
-    return any(ratio_fits(s, a, n) for (aa, n) in s.fills.ratios if aa == a)
+    return any(ratio_fits(s, a, n) for n in s.fills.normals.get(a, ()))
 
 
 def tuplet_fits(s: ScoreState) -> bool:

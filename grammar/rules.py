@@ -13,7 +13,7 @@ Syntax errors (a token of the wrong kind for the phase) always raise.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -616,13 +616,15 @@ def _step_tuplet_actual(s: ScoreState, tid: int, c: int) -> None:
     s.phase = Phase.TUPN
 
 
-def _actuals(s: ScoreState) -> list[int]:
-    return [s.classes.num_id[a] for a in s.fills.actuals if actual_ok(s, a)]
+def _actuals(s: ScoreState) -> Iterator[int]:
+    """The ``n:A`` ids that can open a fitting tuplet here, smallest first."""
+    return (s.classes.num_id[a] for a in s.fills.actuals if actual_ok(s, a))
 
 
-def _normals(s: ScoreState) -> list[int]:
+def _normals(s: ScoreState) -> Iterator[int]:
+    """The ``n:N`` ids that complete a fitting ``A:N`` tuplet, smallest first."""
     a = s.event.tuplet_actual
-    return [s.classes.num_id[n] for (aa, n) in s.fills.ratios if aa == a and ratio_fits(s, a, n)]
+    return (s.classes.num_id[n] for n in s.fills.normals.get(a, ()) if ratio_fits(s, a, n))
 
 
 def _step_tuplet_normal(s: ScoreState, tid: int, c: int) -> None:
@@ -681,10 +683,16 @@ PHASE_RULES: dict[Phase, PhaseRule] = {
     Phase.PITCH2: PhaseRule("a pitch", _step_pitch, _mask_pitch, _plan_pitch),
     Phase.DUR: PhaseRule("a duration", _step_duration, _mask_duration, _plan_duration),
     Phase.TUPA: PhaseRule(
-        "the tuplet's first number", _step_tuplet_actual, lambda s: _ids_mask(s, _actuals(s)), lambda s: _actuals(s)[0]
+        "the tuplet's first number",
+        _step_tuplet_actual,
+        lambda s: _ids_mask(s, _actuals(s)),
+        lambda s: next(_actuals(s)),
     ),
     Phase.TUPN: PhaseRule(
-        "the tuplet's second number", _step_tuplet_normal, lambda s: _ids_mask(s, _normals(s)), lambda s: _normals(s)[0]
+        "the tuplet's second number",
+        _step_tuplet_normal,
+        lambda s: _ids_mask(s, _normals(s)),
+        lambda s: next(_normals(s)),
     ),
     Phase.DONE: PhaseRule(
         "nothing (the sequence ended)", _step_done, lambda s: _ids_mask(s, [s.classes.pad_id]), _plan_done
