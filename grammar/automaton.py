@@ -97,14 +97,16 @@ class ScoreAutomaton(ScoreState):
         return m.copy()
 
     def _mask_key(self) -> tuple | None:
-        """``_plan_signature`` plus what only the mask reads: which closers the layout allows
-        (in a voice) and the pitch a chord note may not go below."""
+        """``_plan_signature`` plus what only the mask reads: whether a chord note or tie may
+        follow and which closers the layout allows (in a voice), and the pitch a chord note may
+        not go below."""
         sig = self._plan_signature()
         if sig is None:
             return None
         ph = self.phase
         if ph == Phase.BODY:
-            return (*sig, *(layout_allows(self, c) for c in _CLOSERS))
+            v = self.current
+            return (*sig, v.can_chord, v.can_tie, *(layout_allows(self, c) for c in _CLOSERS))
         if ph in _PITCH and self.event.kind == C.CHORD:
             return (*sig, self.current.last_pitch)
         return sig
@@ -278,8 +280,9 @@ class ScoreAutomaton(ScoreState):
         In a staff header the plan is always ``voice rest dur:measure`` after whatever header
         tokens measure 1 still needs, whatever the time signature. In a voice, fields matter only
         in the phases that read them, so they are left out elsewhere (a stale ``ticks_before``
-        between events would only split the memo). The last pitch is left out: it only narrows
-        which chord pitches are allowed, never the plan after one.
+        between events would only split the memo). Left out as well, because the plan never
+        takes a chord note or a tie and no plan step reads them: whether a chord note or tie may
+        follow, and the last pitch (it only narrows which chord pitches are allowed).
         """
         ph = self.phase
         if not self.strict:
@@ -297,8 +300,6 @@ class ScoreAutomaton(ScoreState):
             v.full,
             v.tup,
             v.tup_events > 0,
-            v.can_chord,
-            v.can_tie,
             self.short_ok(),
             v.ticks_left == self.attrs.ticks,
             self.measure == 1,
