@@ -87,7 +87,11 @@ class ScoreAutomaton(ScoreState):
         Inside a staff the mask is memoised on what the rules read (``_mask_key``): a batch of
         rows keeps meeting the same few hundred voice states.
         """
-        key = self._mask_key()
+        return self._allowed_mask(self._plan_signature())
+
+    def _allowed_mask(self, sig: tuple | None) -> np.ndarray:
+        """``allowed_mask`` given this state's ``_plan_signature`` (callers that have it already)."""
+        key = self._mask_key(sig)
         if key is None:
             return PHASE_RULES[self.phase].mask(self)
         memo = self._memo("mask")
@@ -96,19 +100,24 @@ class ScoreAutomaton(ScoreState):
             m = memo[key] = PHASE_RULES[self.phase].mask(self)
         return m.copy()
 
-    def _mask_key(self) -> tuple | None:
+    def _mask_key(self, sig: tuple | None) -> tuple | None:
         """``_plan_signature`` plus what only the mask reads: whether a chord note or tie may
         follow and which closers the layout allows (in a voice), and the pitch a chord note may
         not go below."""
-        sig = self._plan_signature()
         if sig is None:
             return None
         ph = self.phase
         if ph == Phase.BODY:
             v = self.current
-            return (*sig, v.can_chord, v.can_tie, *(layout_allows(self, c) for c in _CLOSERS))
+            closers = (
+                layout_allows(self, C.VOICE),
+                layout_allows(self, C.STAFF),
+                layout_allows(self, C.PART),
+                layout_allows(self, C.BAR),
+            )
+            return (sig, v.can_chord, v.can_tie, closers)
         if ph in _PITCH and self.event.kind == C.CHORD:
-            return (*sig, self.current.last_pitch)
+            return (sig, self.current.last_pitch)
         return sig
 
     def allowed_tokens(self) -> list[str]:
@@ -133,10 +142,14 @@ class ScoreAutomaton(ScoreState):
         """
         if self.phase == Phase.DONE:
             return 0
-        sig = self._plan_signature()
-        base = self._layout_to_close() if sig is not None else None
-        known = self._memo("plan").get(sig) if sig is not None and base is not None else None
-        n = known + base if known is not None and base is not None else self.copy()._run_plan()
+        closing = self._closing_cost()
+        if closing is not None:  # the voice may end now: closed form, no plan to run
+            n = closing
+        else:
+            sig = self._plan_signature()
+            base = self._layout_to_close() if sig is not None else None
+            known = self._memo("plan").get(sig) if sig is not None and base is not None else None
+            n = known + base if known is not None and base is not None else self.copy()._run_plan()
         self.finish_known = (n, self.pos)  # a cache for min_to_finish_bound, not grammar state
         return n
 
@@ -232,10 +245,10 @@ class ScoreAutomaton(ScoreState):
         ``max_length`` most rows cost a mask and a comparison instead of one plan run per
         candidate token.
         """
-        m = self.allowed_mask()
+        sig = self._plan_signature()
+        m = self._allowed_mask(sig)
         if self.phase == Phase.DONE:
             return m
-        sig = self._plan_signature()
         base = self._layout_to_close() if sig is not None else None
         if sig is None or base is None:
             return self._within_by_plan(m, budget, None, 0)
@@ -316,6 +329,5 @@ class ScoreAutomaton(ScoreState):
 _UNKNOWN = np.iinfo(np.int32).min
 _MEMO_LIMIT = 20_000
 _READS_KIND = frozenset({Phase.PITCH, Phase.PITCH2, Phase.DUR})
-_CLOSERS = (C.VOICE, C.STAFF, C.PART, C.BAR)
 _PITCH = frozenset({Phase.PITCH, Phase.PITCH2})
 _HEADER = frozenset({Phase.PART, Phase.STAFF, Phase.TNUM, Phase.TDEN})  # a staff opened, no voice yet
