@@ -9,7 +9,8 @@ This is the bottom of the automaton's three layers, read top-down:
    token of the completion plan, as plain functions of a ``ScoreState``; gathered in one table.
 3. grammar/automaton.py: ``ScoreAutomaton``, the public API, which looks rules up in that table.
 
-Each layer imports only the ones above it in this list's reverse order (tests/test_layering.py).
+grammar/lookahead.py (fit queries on the state) sits between 1 and 2. Each file imports only
+files before it in this order, never one after it (tests/test_layering.py).
 """
 
 from __future__ import annotations
