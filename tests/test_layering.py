@@ -108,3 +108,39 @@ def test_automaton_layers_read_top_down():
     for i, module in enumerate(layers):
         later = set(layers[i + 1:])
         assert not graph[module] & later, f"{module} imports {graph[module] & later}, which build on it"
+
+
+def test_every_imported_grammar_module_is_in_this_checkout():
+    """An editable install of another checkout would otherwise supply a module deleted here."""
+    grammar_modules = set(_grammar_graph())
+    stale: set[tuple[str, str]] = set()
+    for package in ("grammar", "omrformer", "synth", "tests", "experiments"):
+        for path in sorted((ROOT / package).rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+                names: list[str] = []
+                if isinstance(node, ast.Import):
+                    names = [a.name for a in node.names]
+                elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                    names = [node.module]
+                    if node.module == "grammar":  # ``from grammar import masks``: maybe a module
+                        names += [f"grammar.{a.name}" for a in node.names if a.name.islower()]
+                for name in names:
+                    if name.startswith("grammar.") and name not in grammar_modules:
+                        if name.count(".") == 1 and name.split(".")[1] in _grammar_exports():
+                            continue  # a name the package re-exports, not a module
+                        stale.add((str(path.relative_to(ROOT)), name))
+    assert not stale, f"imports of grammar modules that do not exist here: {sorted(stale)}"
+
+
+def _grammar_exports() -> set[str]:
+    """Names ``grammar/__init__.py`` defines or re-exports (``from grammar import validate``)."""
+    tree = ast.parse((ROOT / "grammar" / "__init__.py").read_text())
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            names |= {a.asname or a.name for a in node.names}
+        elif isinstance(node, (ast.FunctionDef, ast.Assign)):
+            names |= {t.id for t in getattr(node, "targets", []) if isinstance(t, ast.Name)}
+            if isinstance(node, ast.FunctionDef):
+                names.add(node.name)
+    return names
