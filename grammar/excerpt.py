@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from grammar.automaton import GrammarError, ScoreAutomaton
+from grammar.state import StaffAttrs
 from grammar.vocab import BARLINES, SPECIAL, split_token
 
 _HEADER_KINDS = ("clef", "key", "time")
@@ -85,19 +86,19 @@ def excerpt(tokens: Sequence[str], start: int, stop: int) -> list[str]:
             continue
         flat += 1
         header, i = _take_header(first, i)
-        for name, current in (("clef", auto.clef), ("key", auto.key), ("time", auto.time)):
-            if name in header:
-                out += header[name]
-                continue
-            value = current[flat] if flat < len(current) else None
-            if value is None:
+        attrs = auto.staff_attrs[flat] if flat < len(auto.staff_attrs) else StaffAttrs()
+        in_force: dict[str, list[str] | None] = {
+            "clef": [attrs.clef] if attrs.clef is not None else None,
+            "key": [f"key:{attrs.key}"] if attrs.key is not None else None,
+            "time": list(attrs.time) if attrs.time is not None else None,
+        }
+        for name in _HEADER_KINDS:
+            found = header.get(name) or in_force[name]
+            if found is None:
                 raise ValueError(
                     f"cannot cut an excerpt at measure {start + 1}: staff {flat + 1} has no {name}"
                 )
-            if isinstance(value, tuple):  # time: its tokens
-                out += value
-            else:  # clef token, or key fifths
-                out.append(value if isinstance(value, str) else f"key:{value}")
+            out += found
     for m in measures[start + 1 : stop]:
         out += m
     return out

@@ -53,6 +53,8 @@ class FillTable:
                     units.update(int(v) for v in table.ravel() if v > 0)
         self.ratio_set = set(self.ratios)
         self.actuals = sorted({a for a, _ in self.ratios})
+        # The allowed normals per actual, in ``ratios`` order (the masks ask "which n:N after n:A?").
+        self.normals: dict[int, list[int]] = {a: [n for aa, n in self.ratios if aa == a] for a in self.actuals}
         self.units = np.array(sorted(units), dtype=np.int64)
         self.m = int(self.units[0])
         self.w = self._residue_minima()

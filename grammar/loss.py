@@ -75,18 +75,18 @@ def grammar_targets(
     targets: list[float] = []
     for pos, tid in enumerate(labels):
         allowed.append(auto.allowed_mask())
-        is_timed = auto.phase == DUR and auto.event_class in (C.NOTE, C.REST, C.SPACE) and tc.cls[tid] == C.DUR
+        is_timed = auto.phase == DUR and auto.event.kind in (C.NOTE, C.REST, C.SPACE) and tc.cls[tid] == C.DUR
         if is_timed:
             key = (auto.measure, auto.staff_index, auto.voice)
             g = groups.setdefault(key, len(groups))
             if g == len(targets):
                 targets.append(0.0)
-            a, n = auto.tup if auto.tup is not None else (1, 1)
+            a, n = auto.current.tup if auto.current.tup is not None else (1, 1)
             x = int(tc.arg[tid])
             dots = 0
             while pos + 1 + dots < len(labels) and tc.cls[labels[pos + 1 + dots]] == C.DOT and dots < 3:
                 dots += 1
-            mlen = auto.mlen[auto.staff_index]
+            mlen = auto.attrs.ticks
             ticks = mlen if x == C.MEASURE_DUR else PLAIN[x, dots] * n / a
             targets[g] += float(ticks)
             events.append((pos, dots, n, a, mlen, g))

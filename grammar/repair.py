@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from grammar.automaton import GrammarError, ScoreAutomaton
 from grammar.vocab import BOS, EOS, PAD
 
 _MAX_CLOSING_TOKENS = 4096  # closing a sequence needs at most a measure of rests per voice
@@ -59,8 +60,6 @@ def repair(tokens: Sequence[str]) -> Repair:
 
     ``<bos>``/``<pad>`` are ignored and everything after ``<eos>`` is dropped.
     """
-    from grammar.automaton import GrammarError, ScoreAutomaton
-
     body = []
     for t in tokens:
         if t == EOS:

@@ -247,7 +247,7 @@ class Transcriber:
         if self.grammar:
             from grammar.logits import GrammarLogitsProcessor
 
-            # Renormalised so beam scores stay log-probabilities over grammatical tokens (DESIGN §7).
+            # Renormalised so beam scores stay log-probabilities over grammatical tokens, comparable across beams.
             processor = GrammarLogitsProcessor(vocab=VOCAB, max_length=self.max_length)
             kwargs = {"logits_processor": LogitsProcessorList([processor]), "renormalize_logits": True}
         with torch.inference_mode():

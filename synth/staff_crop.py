@@ -1,7 +1,7 @@
 """The one staff crop: a box around one staff's lines, used by synth and by ``omrformer transcribe``.
 
 A model trained on single staves reads a page only if inference cuts the page into staves the
-way training samples were cut (DESIGN.md section 13). So the crop depends on the staff-line
+way training samples were cut: a model never sees margins it was not trained on. So the crop depends on the staff-line
 geometry alone, never on the label: synth passes the lines it knows from the SVG, the
 transcriber passes the lines its staff detector found, and both get the same box for the same
 lines. Pure numpy (``synth`` may not import torch or omrformer, and ``omrformer`` may import

@@ -46,7 +46,7 @@ def canonical_walk(rng: np.random.Generator, max_len: int, policy: Policy | None
 
     def restrict(auto: ScoreAutomaton, mask: np.ndarray) -> np.ndarray:
         mask[auto.vocab.bos_id] = False
-        if auto.phase == BODY and (auto.events == 0 or auto.voice > 0):
+        if auto.phase == BODY and (auto.current.events == 0 or auto.voice > 0):
             keep = mask.copy()
             keep[clef_ids] = False
             if keep.any():

@@ -3,7 +3,6 @@ import pytest
 
 from grammar import GrammarError, Policy, ScoreAutomaton
 from grammar import automaton as A
-from grammar import masks as M
 from grammar.human import from_human
 from tests.grammar_walks import random_walk
 
@@ -19,7 +18,9 @@ def run(text, policy=None):
 
 
 def test_phase_numbers_agree():
-    assert (A.BODY, A.DUR, A.DONE) == (M.BODY, M.DUR, M.DONE)
+    from grammar.state import Phase
+
+    assert (A.BODY, A.DUR, A.DONE) == (Phase.BODY, Phase.DUR, Phase.DONE)
 
 
 def test_song_is_accepted_and_mask_agrees_with_step():
@@ -147,4 +148,34 @@ def test_copy_is_independent():
     auto = run("<part> <staff> <clef:G2> <key:C-major> <time:2/4> <voice>")
     other = auto.copy()
     other.step("clef:F4")
-    assert auto.clef == ["clef:G2"] and other.clef == ["clef:F4"]
+    assert [a.clef for a in auto.staff_attrs] == ["clef:G2"]
+    assert [a.clef for a in other.staff_attrs] == ["clef:F4"]
+
+
+def test_one_strictness_helper_raises_records_or_skips():
+    from grammar.state import SKIP, ScoreState
+
+    strict, lenient = ScoreState(strict=True), ScoreState(strict=False)
+    with pytest.raises(GrammarError) as err:
+        strict.check(False, "layout", "too many staves")
+    assert err.value.rule == "layout" and "too many staves" in err.value.message
+    with pytest.raises(GrammarError):
+        strict.check(lambda: False, "unfinishable", "cannot be filled", SKIP)
+    assert strict.check(True, "layout", lambda: 1 / 0)  # the message is only built when broken
+    assert not lenient.check(False, "layout", "too many staves")
+    assert [e.rule for e in lenient.violations] == ["layout"]
+    tested = []
+    assert lenient.check(lambda: tested.append(1) or False, "unfinishable", "cannot be filled", SKIP)
+    assert not tested and len(lenient.violations) == 1  # a SKIP rule is not even tested when lenient
+
+
+def test_rules_never_branch_on_strictness_themselves():
+    """Strict and lenient checking differ in ScoreState.check only, not in the rules."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "grammar"
+    for name in ("rules.py", "lookahead.py"):
+        tree = ast.parse((root / name).read_text())
+        reads = [n.lineno for n in ast.walk(tree) if isinstance(n, ast.Attribute) and n.attr == "strict"]
+        assert not reads, f"grammar/{name} reads .strict at lines {reads}"

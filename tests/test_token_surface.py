@@ -55,12 +55,13 @@ def test_consumers_agree_on_cut_time() -> None:
     auto = ScoreAutomaton()
     for t in seq:
         auto.step(t)
-    assert auto.mlen == [measure_ticks(2, 2)]
+    assert [a.ticks for a in auto.staff_attrs] == [measure_ticks(2, 2)]
     assert classify(["time:C|", "time", "n:3", "n:4"]) == ["time"] * 4
 
 
 def test_every_phase_says_what_it_wants() -> None:
-    from grammar.phases import PHASE_WANTS, Phase
+    from grammar.rules import PHASE_RULES
+    from grammar.state import Phase
 
-    assert set(PHASE_WANTS) == set(Phase)
-    assert all(PHASE_WANTS.values())
+    assert set(PHASE_RULES) == set(Phase)
+    assert all(rule.wants for rule in PHASE_RULES.values())

@@ -95,7 +95,7 @@ class OmrformerEncoder(nn.Module):
             raise ValueError(
                 f"image size {h}x{w} is not a multiple of the patch size {p}; use OmrformerProcessor"
             )
-        # channels_last: CPU convolutions run several times faster in NHWC (DESIGN section 12).
+        # channels_last: CPU convolutions run several times faster in NHWC.
         pixels = pixel_values.contiguous(memory_format=torch.channels_last)
         x = self.patch_norm(self.patch_embed(pixels).permute(0, 2, 3, 1))  # (B, Hp, Wp, Cl)
         hp, wp = x.shape[1:3]

@@ -2,7 +2,7 @@
 
 The MoE load-balancing loss is computed per layer (Switch-Transformer form ``E * sum_e f_e * P_e``,
 1.0 when perfectly balanced) and averaged over layers by the caller: a loss pooled over all layers
-scores two oppositely collapsed layers as balanced (DESIGN §11).
+scores two oppositely collapsed layers as balanced.
 """
 
 from __future__ import annotations

@@ -324,7 +324,7 @@ class OmrDataModule(pl.LightningDataModule):
     """Shards (or on-the-fly rendering) -> batches for :class:`~omrformer.training.module.OmrformerLightning`.
 
     The vocabulary is never built here: LightningCLI instantiates the model first, and both sides take
-    it from ``grammar.vocab`` (DESIGN §9).
+    it from ``grammar.vocab``, so both agree on the ids without passing a vocabulary around.
 
     Args:
         train: Training shards: directories, globs or files.

@@ -1,7 +1,7 @@
 """The LightningModule: its ``__init__`` signature is the model section of a training config.
 
 Generation knobs (beams, max length) are deliberately absent: ``--ckpt_path`` restores the
-hyperparameters saved in a checkpoint over the command line (DESIGN §9), so a decoding setting stored
+hyperparameters saved in a checkpoint over the command line, so a decoding setting stored
 here could not be changed at test time. Validation decodes greedily, bounded by the label length.
 """
 

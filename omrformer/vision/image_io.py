@@ -17,7 +17,7 @@ from PIL import Image, UnidentifiedImageError
 log = logging.getLogger(__name__)
 
 MAX_PIXELS = 200_000_000  # refuse decompression bombs: ~14k x 14k is already a 600 dpi A1 page
-PDF_DPI = 150  # a staff space of ~10 px on a typical printed page (DESIGN §3)
+PDF_DPI = 150  # a staff space of ~10 px on a typical printed page, the scale the processor reads at
 
 
 class ImageLoadError(ValueError):
