@@ -102,7 +102,7 @@ class Ev:
 @dataclass
 class StaffBlock:
     """One staff of a measure. ``index`` is its ``staff`` token, ``header`` its clef/key/time
-    events, ``voice_start`` the first ``voice`` token (None without one), ``stop`` the position
+    events, ``voice_starts`` the position of each voice's ``voice`` token, ``stop`` the position
     after its last token."""
 
     clef: str | None = None
@@ -111,7 +111,7 @@ class StaffBlock:
     voices: list[list[Ev]] = field(default_factory=list)
     index: int = 0
     header: list[Item] = field(default_factory=list)
-    voice_start: int | None = None
+    voice_starts: list[int] = field(default_factory=list)
     stop: int = 0
 
 
@@ -128,6 +128,11 @@ class MeasureBlock:
     parts: list[list[StaffBlock]] = field(default_factory=list)
     bar: str | None = None
     items: list[Item] = field(default_factory=list)
+
+
+def positions(tokens: Sequence[str], items: Sequence[Item]) -> list[int]:
+    """Positions in ``tokens`` of the tokens of ``items`` (specials skipped), in order."""
+    return [j for it in items for j in range(it.start, it.stop) if tokens[j] not in SPECIAL]
 
 
 @dataclass
@@ -327,8 +332,7 @@ def _staff(c: _Cursor) -> StaffBlock:
     reported = False
     while c.peek() is not None and c.peek() not in ("staff", "part", *BARLINES):
         if c.peek() == "voice":
-            if st.voice_start is None:
-                st.voice_start = c.index()
+            st.voice_starts.append(c.index())
             st.voices.append(_voice(c))
         else:  # only before the first voice: a voice takes everything up to the next structure token
             _stray(c, None if reported else "staff without a voice")
