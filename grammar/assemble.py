@@ -30,8 +30,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from grammar.durations import decompose, measure_ticks, note_ticks
-from grammar.excerpt import split_measures
-from grammar.vocab import BARLINES, MEASURE_MARKS, TIME_SYMBOLS, number_arg, split_token
+from grammar.excerpt import read_measures
+from grammar.token_tree import Ev, MeasureBlock, positions
+from grammar.vocab import MEASURE_MARKS, TIME_SYMBOLS, number_arg, split_token
 
 WHOLE_MEASURE_REST = ("voice", "rest", "dur:measure")
 
@@ -46,6 +47,8 @@ class StaffMeasure:
         time: The time tokens stated (``("time", "n:3", "n:4")`` or ``("time:C",)``), or None.
         voices: Everything from the first ``voice`` to the barline (exclusive).
         barline: The closing barline token.
+        primary_ticks: Length in ticks of the first voice; None for ``dur:measure`` (or no voice).
+        primary_end: Where in ``voices`` the first voice ends.
     """
 
     marks: list[str]
@@ -54,6 +57,8 @@ class StaffMeasure:
     time: tuple[str, ...] | None
     voices: list[str]
     barline: str
+    primary_ticks: int | None = None
+    primary_end: int = 0
 
 
 @dataclass
@@ -66,41 +71,34 @@ class Assembly:
 
 
 def parse_staff(tokens: Sequence[str]) -> list[StaffMeasure]:
-    """Split a one-part one-staff sequence into measures; raises ValueError when it is not one."""
-    return [_parse_measure(m, n) for n, m in enumerate(split_measures(tokens), 1)]
+    """Split a one-part one-staff sequence into measures; raises ValueError when it is not one.
+
+    The measures are grammar.token_tree's, read tolerantly: a decoded staff may hold broken
+    events, which stay in its voices' tokens for the automaton to judge.
+    """
+    tree, indices = read_measures(tokens)
+    return [_staff_measure(tokens, m, pos, n) for n, (m, pos) in enumerate(zip(tree.measures, indices, strict=True), 1)]
 
 
-def _parse_measure(m: list[str], number: int) -> StaffMeasure:
-    i = 0
-    marks = []
-    while i < len(m) and m[i] in MEASURE_MARKS:
-        if m[i] == "repeat-start":
-            marks.append(m[i])
-        i += 1
-    if m[i : i + 2] != ["part", "staff"]:
+def _staff_measure(tokens: Sequence[str], m: MeasureBlock, pos: list[int], number: int) -> StaffMeasure:
+    opening = [it.token for it in m.items if it.kind not in MEASURE_MARKS][:2]
+    if opening != ["part", "staff"] or not m.parts or not m.parts[0]:
         raise ValueError(f"measure {number} does not start with `part staff`")
-    i += 2
-    clef = key = None
-    time: tuple[str, ...] | None = None
-    while i < len(m) and m[i] != "voice" and m[i] not in BARLINES:
-        tok = m[i]
-        kind = split_token(tok)[0]
-        if kind == "clef":
-            clef = tok
-        elif kind == "key":
-            key = tok
-        elif tok in TIME_SYMBOLS:
-            time = (tok,)
-        elif tok == "time":
-            time = tuple(m[i : i + 3])
-            i += 2
-        elif tok in ("part", "staff"):
-            raise ValueError(f"measure {number} has more than one part or staff")
-        i += 1
-    voices = m[i:-1]
-    if "part" in voices or "staff" in voices:
+    layout = [it.token for it in m.items if it.kind in ("part", "staff")]
+    if layout.count("part") > 1 or layout.count("staff") > 1:
         raise ValueError(f"measure {number} has more than one part or staff")
-    return StaffMeasure(marks, clef, key, time, voices, m[-1])
+    st = m.parts[0][0]
+    header = {it.kind: tuple(tokens[j] for j in positions(tokens, [it])) for it in st.header}
+    clef, key = header.get("clef"), header.get("key")
+    voice_pos = [j for j in pos[:-1] if st.voice_starts and j >= st.voice_starts[0]]
+    ticks: int | None = None
+    if st.voices:
+        ticks = primary_voice_ticks(st.voices[0])
+    end = voice_pos.index(st.voice_starts[1]) if len(st.voice_starts) > 1 else len(voice_pos)
+    return StaffMeasure(
+        [k for k in m.marks if k == "repeat-start"], clef[0] if clef else None, key[0] if key else None,
+        header.get("time"), [tokens[j] for j in voice_pos], str(m.bar), ticks, end,
+    )
 
 
 def time_ticks(time: tuple[str, ...]) -> int:
@@ -110,48 +108,26 @@ def time_ticks(time: tuple[str, ...]) -> int:
     return measure_ticks(number_arg(time[1]), number_arg(time[2]))
 
 
-def primary_voice_ticks(voices: Sequence[str]) -> int | None:
-    """Length in ticks of the first voice of a staff block's voice tokens; None for ``dur:measure``."""
-    ticks, i = 0, 0
-    actual = normal = 1
-    started = False
-    while i < len(voices):
-        tok = voices[i]
-        if tok == "voice":
-            if started:
-                break
-            started = True
-        elif tok == "tuplet":
-            actual, normal = number_arg(voices[i + 1]), number_arg(voices[i + 2])
-            i += 2
-        elif tok == "tuplet-end":
-            actual = normal = 1
-        elif tok in ("note", "rest", "space"):
-            j = i + 1
-            while split_token(voices[j])[0] != "dur":
-                j += 1
-            dtype = split_token(voices[j])[1] or ""
-            if dtype == "measure":
+def primary_voice_ticks(voice: Sequence[Ev]) -> int | None:
+    """Length in ticks of a voice of the token tree; None for ``dur:measure``."""
+    ticks = 0
+    for ev in voice:
+        if ev.kind in ("note", "rest", "space"):
+            if ev.dtype == "measure":
                 return None
-            dots = 0
-            while j + 1 < len(voices) and voices[j + 1] == "dot":
-                dots, j = dots + 1, j + 1
-            ticks += note_ticks(dtype, dots, actual, normal)
-            i = j
-        i += 1
+            ticks += note_ticks(ev.dtype, ev.dots, *ev.ratio)
     return ticks
 
 
-def _fill_primary_voice(voices: list[str], length: int) -> list[str]:
-    """``voices`` with the first voice filled up to ``length`` ticks with ``space`` events."""
-    have = primary_voice_ticks(voices)
+def _fill_primary_voice(voices: list[str], have: int | None, end: int, length: int) -> list[str]:
+    """``voices`` with the first voice (``voices[:end]``, ``have`` ticks long) filled up to
+    ``length`` ticks with ``space`` events."""
     if have is None or have >= length:
         return voices
     try:
         pad = [tok for dtype, dots in decompose(length - have) for tok in ("space", f"dur:{dtype}", *["dot"] * dots)]
     except ValueError:  # a gap that needs a tuplet to spell: the whole measure becomes a rest
         return list(WHOLE_MEASURE_REST)
-    end = voices.index("voice", 1) if "voice" in voices[1:] else len(voices)
     return voices[:end] + pad + voices[end:]
 
 
@@ -243,11 +219,12 @@ def _staff_block(parsed: list[list[StaffMeasure]], i: int, j: int, s: int, syste
         st.pop("mismatch", None)
     if first_of_score or time != st.get("time"):
         block += list(time)
-    voices = list(m.voices) if m is not None and st.get("mismatch") != s else list(WHOLE_MEASURE_REST)
-    if not voices:
-        voices = list(WHOLE_MEASURE_REST)
+    if m is not None and st.get("mismatch") != s and m.voices:
+        voices, have, end = list(m.voices), m.primary_ticks, m.primary_end
+    else:
+        voices, have, end = list(WHOLE_MEASURE_REST), None, len(WHOLE_MEASURE_REST)
     if inner:
-        voices = _fill_primary_voice(voices, time_ticks(time))
+        voices = _fill_primary_voice(voices, have, end, time_ticks(time))
     st.update(clef=clef, key=key, time=time)
     # A clef change inside a voice is the staff's clef from then on.
     mid = [t for t in voices if split_token(t)[0] == "clef"]

@@ -11,9 +11,22 @@ from collections.abc import Sequence
 
 from grammar.automaton import GrammarError, ScoreAutomaton
 from grammar.state import StaffAttrs
-from grammar.vocab import BARLINES, SPECIAL, split_token
+from grammar.token_tree import TokenTree, parse_tree, positions
 
 _HEADER_KINDS = ("clef", "key", "time")
+
+
+def read_measures(tokens: Sequence[str]) -> tuple[TokenTree, list[list[int]]]:
+    """The token tree of ``tokens`` (read tolerantly) and the positions of each measure's tokens
+    (specials skipped), barline last.
+
+    Raises ValueError if tokens follow the last barline (an unterminated measure).
+    """
+    tree = parse_tree(tokens, strict=False)
+    measures = [positions(tokens, m.items) for m in tree.measures]
+    if tree.measures and tree.measures[-1].bar is None:
+        raise ValueError(f"{len(measures[-1])} tokens after the last barline (the last measure is not closed)")
+    return tree, measures
 
 
 def measure_indices(tokens: Sequence[str]) -> list[list[int]]:
@@ -21,18 +34,7 @@ def measure_indices(tokens: Sequence[str]) -> list[list[int]]:
 
     Raises ValueError if tokens follow the last barline (an unterminated measure).
     """
-    measures: list[list[int]] = []
-    cur: list[int] = []
-    for i, t in enumerate(tokens):
-        if t in SPECIAL:
-            continue
-        cur.append(i)
-        if t in BARLINES:
-            measures.append(cur)
-            cur = []
-    if cur:
-        raise ValueError(f"{len(cur)} tokens after the last barline (the last measure is not closed)")
-    return measures
+    return read_measures(tokens)[1]
 
 
 def split_measures(tokens: Sequence[str]) -> list[list[str]]:
@@ -43,27 +45,14 @@ def split_measures(tokens: Sequence[str]) -> list[list[str]]:
     return [[tokens[i] for i in m] for m in measure_indices(tokens)]
 
 
-def _take_header(measure: list[str], i: int) -> tuple[dict[str, list[str]], int]:
-    """Read the optional clef/key/time after a ``staff`` token at ``i``."""
-    found: dict[str, list[str]] = {}
-    while i < len(measure) and (kind := split_token(measure[i])[0]) in _HEADER_KINDS:
-        t = measure[i]
-        if t == "time":
-            found["time"] = measure[i : i + 3]
-            i += 3
-        else:
-            found[kind] = [t]
-            i += 1
-    return found, i
-
-
 def excerpt(tokens: Sequence[str], start: int, stop: int) -> list[str]:
     """Measures [start, stop) (0-based) of ``tokens`` as a standalone sequence (no bos/eos).
 
     Raises ValueError for an empty or out-of-range slice, or when the prefix is not valid enough
     to know the clef, key and time in force.
     """
-    measures = split_measures(tokens)
+    tree, indices = read_measures(tokens)
+    measures = [[tokens[i] for i in m] for m in indices]
     if not 0 <= start < stop <= len(measures):
         raise ValueError(f"excerpt [{start}, {stop}) is outside the score's {len(measures)} measures")
     auto = ScoreAutomaton(strict=False)
@@ -74,18 +63,22 @@ def excerpt(tokens: Sequence[str], start: int, stop: int) -> list[str]:
         raise ValueError(
             f"cannot cut an excerpt: the score before measure {start + 1} is invalid: {err}"
         ) from None
-    first = [t for t in measures[start] if t not in ("pagebreak", "sysbreak")]
+    # The first measure as it stands, except that each staff states clef, key and time: its own
+    # where it has them, else those in force.
+    staves = {st.index: st for part in tree.measures[start].parts for st in part}
     out: list[str] = []
+    skip: set[int] = set()
     flat = -1
-    i = 0
-    while i < len(first):
-        t = first[i]
+    for i in indices[start]:
+        t = tokens[i]
+        if i in skip or t in ("pagebreak", "sysbreak"):
+            continue
         out.append(t)
-        i += 1
-        if t != "staff":
+        if i not in staves:
             continue
         flat += 1
-        header, i = _take_header(first, i)
+        header = {it.kind: [tokens[j] for j in positions(tokens, [it])] for it in staves[i].header}
+        skip.update(positions(tokens, staves[i].header))
         attrs = auto.staff_attrs[flat] if flat < len(auto.staff_attrs) else StaffAttrs()
         in_force: dict[str, list[str] | None] = {
             "clef": [attrs.clef] if attrs.clef is not None else None,

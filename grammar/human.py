@@ -11,18 +11,18 @@ Pitches are spelled as printed: the accidental in ``F#5`` is the one engraved be
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
+from grammar.token_tree import Item, parse_tree
 from grammar.vocab import (
     ACC_SYMBOL,
     BARLINES,
     DURATIONS,
     KEY_NAMES,
     MEASURE_MARKS,
+    SPECIAL,
     STRUCTURE,
-    TIME_SYMBOLS,
     TOKENS,
-    split_token,
 )
 
 _SINGLE = {*STRUCTURE, *BARLINES, *MEASURE_MARKS, "tie", "tuplet-end"}
@@ -118,74 +118,42 @@ def from_human(text: str) -> list[str]:
     return out
 
 
-def _take_pitch(toks: Sequence[str], i: int) -> tuple[str, int]:
-    acc = ""
-    kind, arg = split_token(toks[i]) if i < len(toks) else ("", None)
-    if kind == "acc" and arg is not None:
-        acc = ACC_SYMBOL[arg]
-        i += 1
-        kind, arg = split_token(toks[i]) if i < len(toks) else ("", None)
-    if kind != "pitch" or arg is None:
-        raise HumanFormError(f"token {i + 1}: expected a pitch")
-    p = arg
-    return f"{p[0]}{acc}{p[1:]}", i + 1
+def _pitch_text(it: Item) -> str:
+    assert it.head is not None
+    acc = ACC_SYMBOL[it.head.acc] if it.head.acc else ""
+    return f"{it.head.step}{acc}{it.head.octave}"
 
 
-def _take_dur(toks: Sequence[str], i: int) -> tuple[str, int]:
-    kind, arg = split_token(toks[i]) if i < len(toks) else ("", None)
-    if kind != "dur" or arg is None:
-        raise HumanFormError(f"token {i + 1}: expected a duration")
-    d = arg
-    i += 1
-    while i < len(toks) and toks[i] == "dot":
-        d += "."
-        i += 1
-    return d, i
-
-
-def _take_number(toks: Sequence[str], i: int) -> tuple[int, int]:
-    kind, arg = split_token(toks[i]) if i < len(toks) else ("", None)
-    if kind != "n" or arg is None:
-        raise HumanFormError(f"token {i + 1}: expected a number")
-    return int(arg), i + 1
+def _event_text(it: Item) -> str:
+    """One event of the token tree in human form."""
+    if it.kind == "key":
+        return f"<key:{KEY_NAMES[int(it.arg or 0)]}-major>"
+    if it.token in ("time", "tuplet"):
+        return f"<{it.token}:{it.numbers[0]}/{it.numbers[1]}>"
+    if it.kind in ("note", "grace"):
+        return f"<{it.kind}:{_pitch_text(it)}-{it.dtype}{'.' * it.dots}>"
+    if it.kind in ("rest", "space"):
+        return f"<{it.kind}:{it.dtype}{'.' * it.dots}>"
+    if it.kind == "chord":
+        return f"<chord:{_pitch_text(it)}>"
+    return f"<{it.token}>"
 
 
 def to_events(tokens: Iterable[str]) -> list[str]:
-    """Model tokens -> human events (the inverse of ``from_human``). Special tokens are skipped."""
-    toks = [t for t in tokens if t not in ("<pad>", "<bos>", "<eos>")]
+    """Model tokens -> human events (the inverse of ``from_human``). Special tokens are skipped.
+
+    The events are those of the token tree (grammar/token_tree.py), read tolerantly: the layout
+    need not be valid, but an event cut short or a token no event starts with raises.
+    """
+    toks = [t for t in tokens if t not in SPECIAL]  # positions in messages count without them
     out: list[str] = []
-    i = 0
-    while i < len(toks):
-        t = toks[i]
-        kind, arg = split_token(t)
-        if t in _SINGLE:
-            out.append(f"<{t}>")
-            i += 1
-        elif kind == "clef":
-            out.append(f"<{t}>")
-            i += 1
-        elif kind == "key" and arg is not None:
-            out.append(f"<key:{KEY_NAMES[int(arg)]}-major>")
-            i += 1
-        elif t in TIME_SYMBOLS:
-            out.append(f"<{t}>")
-            i += 1
-        elif t in ("time", "tuplet"):
-            a, i = _take_number(toks, i + 1)
-            b, i = _take_number(toks, i)
-            out.append(f"<{t}:{a}/{b}>")
-        elif t in ("note", "grace"):
-            pitch, i = _take_pitch(toks, i + 1)
-            dur, i = _take_dur(toks, i)
-            out.append(f"<{t}:{pitch}-{dur}>")
-        elif t in ("rest", "space"):
-            dur, i = _take_dur(toks, i + 1)
-            out.append(f"<{t}:{dur}>")
-        elif t == "chord":
-            pitch, i = _take_pitch(toks, i + 1)
-            out.append(f"<chord:{pitch}>")
-        else:
-            raise HumanFormError(f"token {i + 1}: {t!r} cannot start an event here")
+    for it in parse_tree(toks, strict=False).items:
+        if it.problem is not None:
+            what = it.problem.expected
+            if what is None:
+                raise HumanFormError(f"token {it.start + 1}: {it.token!r} cannot start an event here")
+            raise HumanFormError(f"token {it.problem.index + 1}: expected {what}")
+        out.append(_event_text(it))
     return out
 
 

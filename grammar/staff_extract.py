@@ -12,19 +12,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from grammar.excerpt import measure_indices
+from grammar.excerpt import read_measures
+from grammar.token_tree import MeasureBlock
+from grammar.vocab import MEASURE_MARKS
 
-# Measure marks that come before the first part of a measure (docs/token-language.md, Syntax).
-_MARKS = ("pagebreak", "sysbreak", "repeat-start")
 _BREAKS = ("pagebreak", "sysbreak")
 
 
 def score_layout(tokens: Sequence[str]) -> list[int]:
     """Staves per part, read from the first measure (e.g. ``[1, 2]``: a voice and a piano)."""
-    measures = measure_indices(tokens)
+    tree, measures = read_measures(tokens)
     if not measures:
         raise ValueError("the sequence holds no measure")
-    _, parts, _ = _parse_measure([tokens[i] for i in measures[0]], 1)
+    _, parts = _staff_positions(tree.measures[0], measures[0], 1)
     return [len(p) for p in parts]
 
 
@@ -47,19 +47,19 @@ def extract_staff_indexed(
     """``extract_staff`` plus, per output token, its index in ``tokens`` (-1 for the ``part``
     token each measure gets anew). With ``write_score(ids=True)`` a note's id is ``t{index}``, so
     this maps the staff label's ids to the ids of the full score's engraving."""
-    measures = measure_indices(tokens)
+    tree, measures = read_measures(tokens)
     if not measures:
         raise ValueError("the sequence holds no measure")
     out: list[int] = []
-    for number, m in enumerate(measures, 1):
-        marks, parts, barline = _parse_measure([tokens[i] for i in m], number)
+    for number, (m, pos) in enumerate(zip(tree.measures, measures, strict=True), 1):
+        marks, parts = _staff_positions(m, pos, number)
         if not 0 <= part < len(parts):
             raise ValueError(f"measure {number} has {len(parts)} parts, no part {part + 1}")
         staves = parts[part]
         if not 0 <= staff < len(staves):
             raise ValueError(f"measure {number}, part {part + 1} has {len(staves)} staves, no staff {staff + 1}")
-        out += [m[j] for j in marks if keep_breaks or tokens[m[j]] not in _BREAKS]
-        out += [-1, *(m[j] for j in staves[staff]), m[barline]]
+        out += [j for j in marks if keep_breaks or tokens[j] not in _BREAKS]
+        out += [-1, *staves[staff], pos[-1]]
     return [tokens[i] if i >= 0 else "part" for i in out], out
 
 
@@ -68,26 +68,23 @@ def extract_all_staves(tokens: Sequence[str]) -> list[tuple[int, int, list[str]]
     return [(p, s, extract_staff(tokens, p, s)) for p, count in enumerate(score_layout(tokens)) for s in range(count)]
 
 
-def _parse_measure(m: list[str], number: int) -> tuple[list[int], list[list[list[int]]], int]:
-    """Positions in ``m`` of (marks, parts -> staves -> tokens from ``staff`` up to the next
-    staff/part, barline)."""
-    i = 0
-    while i < len(m) and m[i] in _MARKS:
-        i += 1
-    if i >= len(m) - 1 or m[i] != "part":
-        raise ValueError(f"measure {number} does not start with a part (got {m[i : i + 1]})")
-    parts: list[list[list[int]]] = []
-    for j in range(i, len(m) - 1):
-        t = m[j]
-        if t == "part":
-            parts.append([])
-        elif t == "staff":
-            parts[-1].append([j])
-        elif not parts[-1]:
-            raise ValueError(f"measure {number}: {t!r} before the part's first staff")
-        else:
-            parts[-1][-1].append(j)
-    for p, staves in enumerate(parts, 1):
-        if not staves:
-            raise ValueError(f"measure {number}: part {p} has no staff")
-    return list(range(i)), parts, len(m) - 1
+def _staff_positions(m: MeasureBlock, pos: list[int], number: int) -> tuple[list[int], list[list[list[int]]]]:
+    """Positions (in the sequence) of a closed measure's leading marks and, per part and staff,
+    of the tokens from ``staff`` up to the next staff, part or barline (grammar.token_tree's
+    staves)."""
+    items = m.items[:-1]  # the barline is last
+    lead = 0
+    while lead < len(items) and items[lead].kind in MEASURE_MARKS:
+        lead += 1
+    if lead == len(items) or items[lead].kind != "part":
+        got = [m.items[lead].token] if lead < len(m.items) else []
+        raise ValueError(f"measure {number} does not start with a part (got {got})")
+    # Each part must open with a staff: the tree keeps what stands between as events only.
+    for k, it in enumerate(items[lead:], lead):
+        after = items[k + 1] if k + 1 < len(items) else None
+        if it.kind == "part" and (after is None or after.kind == "part"):
+            raise ValueError(f"measure {number}: part {sum(i.kind == 'part' for i in items[: k + 1])} has no staff")
+        if it.kind == "part" and after is not None and after.kind != "staff":
+            raise ValueError(f"measure {number}: {after.token!r} before the part's first staff")
+    parts = [[[j for j in pos if st.index <= j < st.stop] for st in staves] for staves in m.parts]
+    return [j for it in items[:lead] for j in range(it.start, it.stop)], parts

@@ -7,19 +7,23 @@ from typing import Any
 import numpy as np
 from PIL import Image, ImageDraw
 
-from grammar.vocab import split_token
+from grammar.token_tree import parse_tree
 
 STAFF_COLOUR = (220, 40, 40)
 SYSTEM_COLOUR = (40, 90, 220)
 
 
 def measures_per_system(tokens: list[str]) -> list[int]:
-    """Measures written in each system: ``sysbreak``/``pagebreak`` open a new one."""
+    """Measures written in each system: a measure with ``sysbreak``/``pagebreak`` opens a new one.
+
+    The measures are grammar.token_tree's, read tolerantly (the page's tokens may be broken): a
+    measure without its barline is not counted, a break anywhere in a measure still counts.
+    """
     counts = [0]
-    for tok in tokens:
-        if tok in ("sysbreak", "pagebreak") and counts[-1]:
+    for m in parse_tree(tokens, strict=False).measures:
+        if counts[-1] and any(mark in ("sysbreak", "pagebreak") for mark in m.marks):
             counts.append(0)
-        elif split_token(tok)[0] == "bar":
+        if m.bar is not None:
             counts[-1] += 1
     return counts
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from grammar.durations import measure_ticks
-from grammar.musicxml.token_tree import parse_tokens
+from grammar.token_tree import parse_tokens
 from grammar.vocab import TIME_SYMBOLS, TIME_TOKENS, TOKENS, number_arg, split_token
 from omrformer.evaluation.metrics import classify
 

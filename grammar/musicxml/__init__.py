@@ -8,8 +8,8 @@ counting whatever the language cannot express; ``write_score`` writes tokens bac
 from grammar.musicxml.reader import ReadResult, read_score
 from grammar.musicxml.safe_xml import MusicXMLError
 from grammar.musicxml.schema import validate_xsd
-from grammar.musicxml.token_tree import TokenSequenceError
 from grammar.musicxml.writer import write_human, write_score
+from grammar.token_tree import TokenSequenceError
 
 __all__ = [
     "MusicXMLError", "ReadResult", "TokenSequenceError",

@@ -20,7 +20,6 @@ from lxml import etree
 from grammar.durations import TICKS_PER_QUARTER, measure_ticks, note_ticks
 from grammar.human import from_human
 from grammar.musicxml.pitch import AlterState
-from grammar.musicxml.token_tree import Ev, MeasureBlock, StaffBlock, TokenSequenceError, parse_tokens
 from grammar.musicxml.writer_notes import (
     E,
     backup_el,
@@ -31,6 +30,7 @@ from grammar.musicxml.writer_notes import (
     text_el,
     time_el,
 )
+from grammar.token_tree import Ev, MeasureBlock, StaffBlock, TokenSequenceError, parse_tokens
 
 DOCTYPE = ('<!DOCTYPE score-partwise PUBLIC "-//Recordare//DTD MusicXML 4.0 Partwise//EN" '
            '"http://www.musicxml.org/dtds/partwise.dtd">')

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from grammar.token_tree import parse_tree
 from grammar.vocab import SPECIAL, split_token
 
 # Symbol classes in table order; `classify` maps every vocabulary token to one of them.
@@ -45,15 +46,23 @@ def strip_special(tokens: Iterable[str]) -> list[str]:
 
 
 def classify(tokens: Sequence[str]) -> list[str]:
-    """The symbol class of every token; ``n:*`` numbers take the class of the time/tuplet they belong to."""
+    """The symbol class of every token; ``n:*`` numbers take the class of the time/tuplet they belong to.
+
+    Which event a number belongs to is read from grammar.token_tree (tolerantly: predictions may
+    be broken); a number outside any time or tuplet counts for the last event before it.
+    """
+    number_class: dict[int, str] = {}
+    owner = "time"
+    for it in parse_tree(tokens, strict=False).items:
+        if it.kind != "n":
+            owner = "tuplet" if it.token == "tuplet" else "time"
+        number_class.update((j, owner) for j in range(it.start, it.stop))
     classes: list[str] = []
-    owner = "time"  # the last non-number token decides whom a number belongs to
-    for t in tokens:
+    for i, t in enumerate(tokens):
         kind = split_token(t)[0]
         if kind == "n":
-            classes.append("tuplet" if owner == "tuplet" else "time")
+            classes.append(number_class.get(i, "time"))
             continue
-        owner = t
         if t in _BY_TOKEN:
             classes.append(_BY_TOKEN[t])
         elif kind in _BY_PREFIX:

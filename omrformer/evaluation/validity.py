@@ -10,7 +10,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from grammar.vocab import BARLINES
+from grammar.token_tree import parse_tree
 
 logger = logging.getLogger(__name__)
 
@@ -50,11 +50,9 @@ def verovio_problem(xml: bytes) -> str | None:
 
 
 def count_measures(tokens: Sequence[str]) -> int:
-    """Measures in a token sequence: one per barline, plus an unterminated tail if any."""
-    body = [t for t in tokens if t not in ("<bos>", "<eos>", "<pad>")]
-    bars = sum(1 for t in body if t in BARLINES)
-    tail = bool(body) and body[-1] not in BARLINES
-    return bars + int(tail)
+    """Measures in a token sequence: one per barline, plus an unterminated tail if any (the
+    measures of grammar.token_tree, read tolerantly)."""
+    return len(parse_tree(tokens, strict=False).measures)
 
 
 @dataclass(frozen=True)

@@ -17,10 +17,10 @@ from typing import Any
 
 import numpy as np
 
+from grammar.token_tree import parse_tree
+from grammar.vocab import BARLINES, DURATIONS
+
 EVENTS = ("note", "rest", "chord", "grace")
-ATTRIBUTE_PREFIXES = ("acc:", "pitch:", "dur:")
-ATTRIBUTES = ("dot",)
-BARLINES = ("bar", "bar:double", "bar:final", "bar:repeat-end")
 
 # Symbol classes of the dense "symbol present" head (0 = nothing anchored in the memory token).
 SYMBOL_NONE, SYMBOL_NOTEHEAD, SYMBOL_REST, SYMBOL_BARLINE, SYMBOL_ACCIDENTAL = range(5)
@@ -28,7 +28,6 @@ NUM_SYMBOLS = 5
 # Staff positions (half staff spaces above the middle line) -12..12 -> classes 0..24.
 MAX_STAFF_POS = 12
 NUM_STAFF_POS = 2 * MAX_STAFF_POS + 1
-DURATIONS = ("breve", "whole", "half", "quarter", "eighth", "16th", "32nd", "64th", "128th", "measure")
 NUM_DURATIONS = len(DURATIONS)
 IGNORE = -100
 # Glyph origins are the left edge of the glyph; the notehead's centre is about half a space right.
@@ -82,23 +81,20 @@ def token_geometry(tokens: list[str], geometry: dict[str, Any] | None) -> TokenG
     anchors = np.full((n, 2), np.nan, dtype=np.float32)
     points: list[tuple[float, float, int, int, int]] = []
     raw = geometry["anchors"]
+    # The event each anchor names, with its accidental, pitch, duration and dots (grammar.token_tree).
+    events = {it.start: it for it in parse_tree(tokens, strict=False).items if it.kind in EVENTS}
     for key, xy in raw.items():
         if not (key.startswith("t") and key[1:].isdigit()):
             continue
         i = int(key[1:])
-        if i >= len(tokens) or tokens[i] not in EVENTS:
+        if i not in events:
             return None
-        event = tokens[i]
+        it = events[i]
+        event, j = it.kind, it.stop
         x = float(xy[0]) + (NOTEHEAD_CENTRE_SPACES * space if event != "rest" else 0.5 * space)
         y = float(xy[1])
-        j = i + 1
-        pos_cls, dur_cls, acc = IGNORE, IGNORE, False
-        while j < len(tokens) and (tokens[j].startswith(ATTRIBUTE_PREFIXES) or tokens[j] in ATTRIBUTES):
-            t = tokens[j]
-            if t.startswith("dur:") and t[4:] in DURATIONS:
-                dur_cls = DURATIONS.index(t[4:])
-            acc = acc or t.startswith("acc:")
-            j += 1
+        pos_cls, acc = IGNORE, it.head is not None and it.head.acc is not None
+        dur_cls = DURATIONS.index(it.dtype) if it.dtype in DURATIONS else IGNORE
         anchors[i:j] = (x, y)
         if event == "rest":
             points.append((x, y, SYMBOL_REST, IGNORE, dur_cls))
