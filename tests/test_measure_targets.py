@@ -44,3 +44,26 @@ def test_reuse_reads_written_reports(tmp_path, capsys):
     (tmp_path / "r_musescore_voice_piano.json").write_text(json.dumps(_report(41, 0.6, 0.55, 0.4, 0.4)))
     assert _mod().main(["--model", "x", "--out", str(tmp_path / "r"), "--reuse"]) == 0
     assert "| OMR-NED, MuseScore voice + piano pages (41, beam 4) | < 0.60 | 0.550 | yes |" in capsys.readouterr().out
+
+
+def test_lilypond_rows_mirror_the_musescore_ones():
+    rows = _mod().table({"musescore_voice": _report(43, 0.5, 0.25, 0.5, 0.5, pps=0.2),
+                         "lilypond_voice": _report(41, 0.5, 0.45, 0.5, 0.5, pps=0.25),
+                         "lilypond_voice_piano": _report(39, 0.7, 0.58, 0.4, 0.4, pps=0.1)})
+    text = "\n".join(rows)
+    assert "| OMR-NED, MuseScore voice-part pages (43, beam 4) | <= 0.30 | 0.250 | yes |" in text
+    assert "| OMR-NED, LilyPond voice-part pages (41, beam 4) | <= 0.30 | 0.450 | no |" in text
+    assert "| OMR-NED, LilyPond voice + piano pages (39, beam 4) | < 0.60 | 0.580 | yes |" in text
+    assert "| CPU seconds per page (voice, beam 4) | <= 10 | 5.0 | yes |" in text
+    assert "| CPU seconds per page (voice, LilyPond, beam 4) | <= 10 | 4.0 | yes |" in text
+    assert "| CPU seconds per page (voice + piano, LilyPond, beam 4) | <= 10 | 10.0 | yes |" in text
+
+
+def test_missing_lilypond_data_is_skipped_with_the_command_that_makes_it(tmp_path, capsys):
+    mod = _mod()
+    mod.ROOT = tmp_path  # no data/ here
+    assert mod.main(["--model", "x", "--out", str(tmp_path / "r"), "--sets", "lilypond_voice",
+                     "lilypond_voice_piano"]) == 2
+    err = capsys.readouterr().err
+    assert "skip lilypond_voice: no data/lilypond_dev/voice (make it: python experiments/lilypond_pages.py" in err
+    assert "skip lilypond_voice_piano: no data/lilypond_dev/voice_piano" in err
